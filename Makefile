@@ -1,0 +1,94 @@
+# vmm: a small KVM hypervisor. See README.md for the two commands that matter.
+
+CC       ?= gcc
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -MMD -MP
+LDLIBS   += -lfdt -lpthread
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+# Debian packages for building, testing and the guest (installed by `make deps`).
+DEBIAN_PACKAGES := make gcc libc6-dev pkg-config libfdt-dev device-tree-compiler check \
+	musl-tools busybox-static cpio linux-source-6.1 xz-utils flex bison bc libelf-dev \
+	libssl-dev util-linux
+
+VMM_SRCS := core/cli.c core/error.c core/memory.c core/loader.c core/boot.c core/fdt.c \
+	core/mptable.c core/vm.c core/vcpu.c core/console.c \
+	devices/mmio/bus.c devices/legacy/uart.c devices/legacy/platform.c
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+
+VMM_OBJS  := $(VMM_SRCS:%.c=build/obj/%.o)
+ASAN_OBJS := $(VMM_SRCS:%.c=build/asan/%.o) $(UNIT_SRCS:%.c=build/asan/%.o)
+UNIT_BIN  := build/tests/unit-tests
+
+GUEST_KERNEL := build/guest/vmlinux build/guest/bzImage
+
+.PHONY: all check unit-test cli-test boot-test guest-kernel run deps deps-list clean format
+
+all: vmm
+
+vmm: build/obj/core/main.o $(VMM_OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+build/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+build/asan/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SANFLAGS) $(shell pkg-config --cflags check) -c -o $@ $<
+
+$(UNIT_BIN): $(ASAN_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs check)
+
+include guest/guest.mk
+
+# The guest kernel: rebuilt only when kernel-config/ changes (the script caches).
+guest-kernel:
+	kernel-config/build.sh build/guest
+
+$(GUEST_KERNEL):
+	kernel-config/build.sh build/guest
+
+deps-list:
+	@echo $(DEBIAN_PACKAGES)
+
+# Install the Debian packages that are missing (with sudo when not root).
+deps:
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		echo "installing:" $$missing; \
+		$$sudo apt-get update -q && $$sudo apt-get install -y -q $$missing; \
+	fi
+
+unit-test: $(UNIT_BIN)
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 CK_VERBOSITY=normal ./$(UNIT_BIN)
+
+cli-test: vmm guest
+	tests/cli/bad-input.sh
+
+boot-test: vmm guest guest-kernel
+	tests/boot/boot-test.sh
+
+# Every test: unit tests under ASan/UBSan, the command-line cases, then boots.
+check: deps
+	$(MAKE) unit-test
+	$(MAKE) cli-test
+	$(MAKE) boot-test
+
+# The main job: build everything, then boot the guest kernel with the test init.
+run: deps
+	$(MAKE) vmm guest guest-kernel
+	./vmm --kernel build/guest/vmlinux --initrd build/guest/initramfs.cpio --mem 128M \
+		--cmdline "quiet vmmtest.mem_mb=128 vmmtest.dt=1 vmmtest.cpus=1"
+
+format:
+	clang-format -i $(VMM_SRCS) core/main.c $(UNIT_SRCS) $(wildcard core/*.h devices/*.h devices/*/*.h)
+
+clean:
+	rm -rf build/obj build/asan build/tests vmm
+
+-include $(shell find build/obj build/asan -name '*.d' 2>/dev/null)

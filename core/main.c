@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vmm: boot a Linux kernel in a KVM virtual machine. This file wires the
+ * pieces together: options, guest memory and the kernel, the VM and its
+ * devices, the platform description, then the vCPUs and the console loop.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "devices/legacy/platform.h"
+#include "devices/legacy/uart.h"
+#include "core/boot.h"
+#include "core/cli.h"
+#include "core/console.h"
+#include "core/error.h"
+#include "core/fdt.h"
+#include "core/layout.h"
+#include "core/loader.h"
+#include "core/mptable.h"
+#include "core/util.h"
+#include "core/vm.h"
+
+#define DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1"
+
+struct machine {
+	const struct vmm_config *cfg;
+	struct vm vm;
+	struct uart com1;
+	struct cmos cmos;
+	struct vm_events events;
+	struct fdt_desc fdt;
+	struct file_buf kernel;
+	struct file_buf initrd;
+	struct kernel_image image;
+	uint64_t initrd_addr;
+	int uart_space_efd;
+};
+
+static uint64_t ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)((int64_t)(now.tv_sec - t0->tv_sec) * 1000 +
+			  ((int64_t)now.tv_nsec - t0->tv_nsec) / 1000000);
+}
+
+static void on_poweroff(void *opaque)
+{
+	vm_request_stop(opaque, VMM_EXIT_POWEROFF, NULL);
+}
+
+static void on_reset(void *opaque)
+{
+	vm_request_stop(opaque, VMM_EXIT_RESET, "guest reset");
+}
+
+static void on_test_exit(void *opaque, uint8_t status)
+{
+	vm_request_stop(opaque, status, NULL);
+}
+
+static void on_boot_marker(void *opaque)
+{
+	struct vm *vm = opaque;
+
+	vmm_log("guest reached init in %llu ms", (unsigned long long)ms_since(&vm->start));
+}
+
+static int dump_dtb(const struct fdt_desc *desc, const char *path)
+{
+	static char blob[FDT_MAX_SIZE];
+	int size = fdt_build(desc, blob, sizeof(blob));
+	FILE *f;
+
+	if (size < 0)
+		return -1;
+	f = fopen(path, "wb");
+	if (!f)
+		return set_error("cannot write device tree to '%s': %s", path, strerror(errno));
+	if (fwrite(blob, 1, size, f) != (size_t)size || fclose(f) != 0)
+		return set_error("cannot write device tree to '%s'", path);
+	return 0;
+}
+
+static int load_images(struct machine *m)
+{
+	const struct vmm_config *cfg = m->cfg;
+
+	if (file_map(cfg->kernel, "kernel", &m->kernel) < 0)
+		return -1;
+	if (cfg->initrd && file_map(cfg->initrd, "initrd", &m->initrd) < 0)
+		return -1;
+	if (guest_mem_alloc(&m->vm.mem, cfg->mem) < 0)
+		return -1;
+	if (kernel_load(m->kernel.data, m->kernel.size, &m->vm.mem, &m->image) < 0)
+		return set_error("kernel '%s': %s", cfg->kernel, last_error());
+	if (m->initrd.data && initrd_load(m->initrd.data, m->initrd.size, &m->vm.mem,
+					   &m->image, &m->initrd_addr) < 0)
+		return set_error("initrd '%s': %s", cfg->initrd, last_error());
+	return 0;
+}
+
+static int create_devices(struct machine *m)
+{
+	struct irq_line com1_irq = { vm_set_irq, &m->vm, UART_COM1_IRQ };
+
+	m->events = (struct vm_events){ &m->vm, on_poweroff, on_reset, on_test_exit,
+					on_boot_marker };
+	m->uart_space_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	uart_init(&m->com1, &com1_irq, STDOUT_FILENO, m->uart_space_efd);
+	m->vm.pio.name = "port I/O";
+	m->vm.mmio.name = "MMIO";
+	if (io_bus_register(&m->vm.pio, UART_COM1_BASE, UART_NR_REGS, &uart_ops, &m->com1) < 0)
+		return -1;
+	return platform_devices_register(&m->vm.pio, &m->vm.mmio, &m->events, &m->cmos);
+}
+
+/* Device tree and RNG seed as setup_data, or an MP table; never both. */
+static int write_boot_info(struct machine *m)
+{
+	static char dtb[FDT_MAX_SIZE];
+	uint8_t seed[BOOT_RNG_SEED_SIZE];
+	char cmdline[BOOT_CMDLINE_MAX];
+	const char *parts[] = { DEFAULT_CMDLINE, m->cfg->cmdline };
+	struct boot_setup bs = {
+		.kernel = &m->image,
+		.cmdline = cmdline,
+		.initrd_addr = m->initrd_addr,
+		.initrd_size = m->initrd.size,
+	};
+	int size;
+
+	if (cmdline_build(cmdline, sizeof(cmdline), parts, 2) < 0)
+		return -1;
+	if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) == sizeof(seed))
+		bs.rng_seed = seed;
+	if (m->cfg->mptable)
+		return mptable_write(&m->vm.mem, MPTABLE_ADDR, m->cfg->cpus) ?:
+			       boot_write(&m->vm.mem, &bs);
+	size = fdt_build(&m->fdt, dtb, sizeof(dtb));
+	if (size < 0)
+		return -1;
+	bs.dtb = dtb;
+	bs.dtb_size = size;
+	return boot_write(&m->vm.mem, &bs);
+}
+
+static void block_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int open_signalfd(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	return signalfd(-1, &set, SFD_CLOEXEC);
+}
+
+static void console_input(struct machine *m, struct console_escape *esc, bool *stdin_open)
+{
+	uint8_t in[256], out[256];
+	size_t space = uart_rx_space(&m->com1), n;
+	ssize_t len = read(STDIN_FILENO, in, MIN(space, sizeof(in)));
+
+	if (len <= 0) {
+		if (len == 0 || (errno != EINTR && errno != EAGAIN))
+			*stdin_open = false;
+		return;
+	}
+	if (console_filter(esc, in, len, out, &n) == CONSOLE_QUIT)
+		vm_request_stop(&m->vm, VMM_EXIT_POWEROFF, NULL);
+	uart_receive(&m->com1, out, n);
+}
+
+/* The main thread's loop: console input and signals until the VM stops. */
+static void run_console(struct machine *m)
+{
+	struct console_escape esc = { 0 };
+	bool stdin_open = true;
+	int sfd = open_signalfd();
+	uint64_t count;
+
+	while (!atomic_load(&m->vm.stopping)) {
+		struct pollfd p[4] = {
+			{ m->vm.stop_efd, POLLIN, 0 },
+			{ sfd, POLLIN, 0 },
+			{ m->uart_space_efd, POLLIN, 0 },
+			{ -1, POLLIN, 0 },
+		};
+		struct signalfd_siginfo si;
+
+		if (stdin_open && uart_rx_space(&m->com1))
+			p[3].fd = STDIN_FILENO;
+		if (poll(p, 4, -1) < 0 && errno != EINTR)
+			break;
+		if ((p[1].revents & POLLIN) && read(sfd, &si, sizeof(si)) == sizeof(si))
+			vm_request_stop(&m->vm, VMM_EXIT_SIGNAL + (int)si.ssi_signo,
+					si.ssi_signo == SIGINT ? "interrupted" : "terminated");
+		if (p[2].revents & POLLIN && read(m->uart_space_efd, &count, sizeof(count)) < 0)
+			continue;
+		if (p[3].revents & (POLLIN | POLLHUP))
+			console_input(m, &esc, &stdin_open);
+	}
+	if (sfd >= 0)
+		close(sfd);
+}
+
+static int run_vm(struct machine *m)
+{
+	const struct vmm_config *cfg = m->cfg;
+
+	if (load_images(m) < 0 || vm_create(&m->vm, cfg->cpus) < 0 ||
+	    vm_map_memory(&m->vm) < 0 || create_devices(m) < 0 || write_boot_info(m) < 0)
+		return -1;
+	block_signals();
+	if (vcpus_create(&m->vm, m->image.entry) < 0)
+		return -1;
+	console_raw_enter(STDIN_FILENO);
+	if (vcpus_start(&m->vm) < 0) {
+		vm_request_stop(&m->vm, VMM_EXIT_ERROR, last_error());
+	}
+	run_console(m);
+	vcpus_stop(&m->vm);
+	console_raw_leave();
+	return m->vm.exit_status;
+}
+
+int main(int argc, char **argv)
+{
+	static struct vmm_config cfg;
+	static struct machine m = { .vm = { .kvm_fd = -1, .vm_fd = -1 } };
+	int status;
+
+	clock_gettime(CLOCK_MONOTONIC, &m.vm.start);
+	if (cli_parse(argc, argv, &cfg) < 0)
+		goto fail;
+	if (cfg.help || cfg.version) {
+		if (cfg.help)
+			cli_usage(argv[0]);
+		else
+			printf("vmm %s\n", VMM_VERSION);
+		return 0;
+	}
+	m.cfg = &cfg;
+	m.fdt.ncpus = cfg.cpus;
+	m.fdt.power_off = 1;
+	if (cfg.ndisks)
+		fprintf(stderr, "vmm: warning: --disk is not supported yet; ignoring %u disk(s)\n",
+			cfg.ndisks);
+	if (cfg.dump_dtb)
+		status = dump_dtb(&m.fdt, cfg.dump_dtb);
+	else
+		status = run_vm(&m);
+	vm_destroy(&m.vm);
+	if (status < 0)
+		goto fail;
+	return status;
+fail:
+	fprintf(stderr, "vmm: %s\n", last_error());
+	return VMM_EXIT_ERROR;
+}

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: MIT
+#include <string.h>
+
+#include "core/error.h"
+#include "core/layout.h"
+#include "core/mptable.h"
+
+/* Entry layouts from the MultiProcessor Specification 1.4, chapter 4. */
+struct mpf_intel {
+	char signature[4];
+	uint32_t physptr;
+	uint8_t length;
+	uint8_t specification;
+	uint8_t checksum;
+	uint8_t feature[5];
+} __attribute__((packed));
+
+struct mpc_table {
+	char signature[4];
+	uint16_t length;
+	uint8_t spec;
+	uint8_t checksum;
+	char oem[8];
+	char productid[12];
+	uint32_t oemptr;
+	uint16_t oemsize;
+	uint16_t oemcount;
+	uint32_t lapic;
+	uint16_t extended_length;
+	uint8_t extended_checksum;
+	uint8_t reserved;
+} __attribute__((packed));
+
+struct mpc_cpu {
+	uint8_t type;
+	uint8_t apicid;
+	uint8_t apicver;
+	uint8_t cpuflag;
+	uint32_t cpufeature;
+	uint32_t featureflag;
+	uint32_t reserved[2];
+} __attribute__((packed));
+
+struct mpc_bus {
+	uint8_t type;
+	uint8_t busid;
+	char bustype[6];
+} __attribute__((packed));
+
+struct mpc_ioapic {
+	uint8_t type;
+	uint8_t apicid;
+	uint8_t apicver;
+	uint8_t flags;
+	uint32_t apicaddr;
+} __attribute__((packed));
+
+struct mpc_intsrc {
+	uint8_t type;
+	uint8_t irqtype;
+	uint16_t irqflag;
+	uint8_t srcbus;
+	uint8_t srcbusirq;
+	uint8_t dstapic;
+	uint8_t dstirq;
+} __attribute__((packed));
+
+enum { MP_PROCESSOR, MP_BUS, MP_IOAPIC, MP_INTSRC, MP_LINTSRC };
+enum { MP_INT_VECTORED, MP_INT_NMI, MP_INT_SMI, MP_INT_EXTINT };
+
+#define CPU_ENABLED    1
+#define CPU_BOOTPROC   2
+#define APIC_VERSION   0x14
+#define MP_APIC_ALL    0xff
+
+size_t mptable_size(unsigned int ncpus)
+{
+	return sizeof(struct mpf_intel) + sizeof(struct mpc_table) +
+	       ncpus * sizeof(struct mpc_cpu) + sizeof(struct mpc_bus) +
+	       sizeof(struct mpc_ioapic) + (IOAPIC_PINS + 2) * sizeof(struct mpc_intsrc);
+}
+
+static uint8_t checksum(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	uint8_t sum = 0;
+
+	while (len--)
+		sum += *b++;
+	return (uint8_t)-sum;
+}
+
+static uint8_t *put(uint8_t *at, const void *entry, size_t len)
+{
+	memcpy(at, entry, len);
+	return at + len;
+}
+
+static uint8_t *put_entries(uint8_t *p, unsigned int ncpus)
+{
+	uint8_t ioapic_id = (uint8_t)ncpus; /* the first id after the CPUs' */
+	struct mpc_bus bus = { .type = MP_BUS, .bustype = "ISA   " };
+	struct mpc_ioapic ioapic = { MP_IOAPIC, ioapic_id, APIC_VERSION, 1, IOAPIC_ADDR };
+
+	for (unsigned int i = 0; i < ncpus; i++) {
+		struct mpc_cpu cpu = {
+			.type = MP_PROCESSOR,
+			.apicid = (uint8_t)i,
+			.apicver = APIC_VERSION,
+			.cpuflag = CPU_ENABLED | (i == 0 ? CPU_BOOTPROC : 0),
+			.cpufeature = 0x600, /* family 6 */
+			.featureflag = 0x201, /* FPU, APIC */
+		};
+		p = put(p, &cpu, sizeof(cpu));
+	}
+	p = put(p, &bus, sizeof(bus));
+	p = put(p, &ioapic, sizeof(ioapic));
+	for (uint8_t pin = 0; pin < IOAPIC_PINS; pin++) {
+		struct mpc_intsrc src = { MP_INTSRC, MP_INT_VECTORED, 0, 0, pin, ioapic_id, pin };
+		p = put(p, &src, sizeof(src));
+	}
+	struct mpc_intsrc lint0 = { MP_LINTSRC, MP_INT_EXTINT, 0, 0, 0, MP_APIC_ALL, 0 };
+	struct mpc_intsrc lint1 = { MP_LINTSRC, MP_INT_NMI, 0, 0, 0, MP_APIC_ALL, 1 };
+	p = put(p, &lint0, sizeof(lint0));
+	return put(p, &lint1, sizeof(lint1));
+}
+
+int mptable_write(const struct guest_mem *mem, uint64_t addr, unsigned int ncpus)
+{
+	size_t size = mptable_size(ncpus);
+	uint8_t *base = gpa_to_hva(mem, addr, size);
+	struct mpf_intel *mpf = (struct mpf_intel *)base;
+	struct mpc_table *mpc = (struct mpc_table *)(mpf + 1);
+	uint8_t *end;
+
+	if (ncpus == 0 || ncpus > MPTABLE_MAX_CPUS || !base)
+		return set_error("cannot place an MP table for %u CPUs", ncpus);
+	memset(base, 0, size);
+	end = put_entries((uint8_t *)(mpc + 1), ncpus);
+	memcpy(mpc->signature, "PCMP", 4);
+	mpc->length = (uint16_t)(end - (uint8_t *)mpc);
+	mpc->spec = 4;
+	memcpy(mpc->oem, "VMM     ", 8);
+	memcpy(mpc->productid, "VMM         ", 12);
+	mpc->oemcount = (uint16_t)(ncpus + 1 + 1 + IOAPIC_PINS + 2);
+	mpc->lapic = LAPIC_ADDR;
+	mpc->checksum = checksum(mpc, mpc->length);
+	memcpy(mpf->signature, "_MP_", 4);
+	mpf->physptr = (uint32_t)(addr + sizeof(*mpf));
+	mpf->length = 1; /* in 16-byte units */
+	mpf->specification = 4;
+	mpf->checksum = checksum(mpf, sizeof(*mpf));
+	return 0;
+}

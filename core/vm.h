@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The KVM virtual machine: its file descriptors, guest RAM, the two device
+ * buses and the vCPUs, and how the machine stops. Whoever decides that the
+ * VM is over (a device, a vCPU error, a signal) calls vm_request_stop(); the
+ * first call fixes the exit status, and the main thread then ends every vCPU.
+ */
+#ifndef VMM_VM_H
+#define VMM_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <linux/kvm.h>
+
+#include "devices/mmio/bus.h"
+#include "core/cli.h"
+#include "core/memory.h"
+
+/* The process exit status for each way a VM can end (see README). */
+#define VMM_EXIT_POWEROFF 0
+#define VMM_EXIT_ERROR    1
+#define VMM_EXIT_RESET    2
+#define VMM_EXIT_SIGNAL   128 /* plus the signal number */
+
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	unsigned int id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	int started;
+};
+
+struct vm {
+	int kvm_fd;
+	int vm_fd;
+	size_t run_size;
+	struct guest_mem mem;
+	struct io_bus pio;
+	struct io_bus mmio;
+	struct kvm_cpuid2 *cpuid;
+	unsigned int ncpus;
+	struct vcpu vcpus[VMM_MAX_CPUS];
+	atomic_int stopping;
+	int exit_status;
+	int stop_efd;
+	int post_efd;
+	struct timespec start;
+};
+
+int vm_create(struct vm *vm, unsigned int ncpus);
+int vm_map_memory(struct vm *vm);
+void vm_set_irq(void *opaque, uint32_t gsi, int level);
+void vm_request_stop(struct vm *vm, int status, const char *why);
+void vm_destroy(struct vm *vm);
+
+int vcpus_create(struct vm *vm, uint64_t entry);
+int vcpus_start(struct vm *vm);
+void vcpus_stop(struct vm *vm);
+
+void vmm_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
