@@ -1,0 +1,139 @@
+#!/bin/bash
+# Command-line behaviour of ./vmm without a Linux boot: every kind of bad
+# input gets exactly one line on stderr naming the problem and a non-zero,
+# non-signal exit; a tiny hand-made ELF guest checks the exit paths.
+set -u
+cd "$(dirname "$0")/../.."
+VMM=./vmm
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+chmod 755 "$work"
+pass=0
+fail=0
+
+ok() { pass=$((pass + 1)); echo "PASS: $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL: $1: $2"; }
+
+# expect_error NAME SUBSTRING CMD...: non-zero exit below 128, empty stdout,
+# exactly one stderr line "vmm: ..." containing SUBSTRING.
+expect_error() {
+	local name=$1 want=$2
+	shift 2
+	"$@" >"$work/out" 2>"$work/err" </dev/null
+	local rc=$? lines
+	lines=$(wc -l <"$work/err")
+	if [ "$rc" -eq 0 ] || [ "$rc" -ge 128 ]; then
+		bad "$name" "exit status $rc"
+	elif [ -s "$work/out" ]; then
+		bad "$name" "wrote to stdout: $(head -c 200 "$work/out")"
+	elif [ "$lines" -ne 1 ]; then
+		bad "$name" "$lines stderr lines: $(head -c 400 "$work/err")"
+	elif ! grep -q "^vmm: .*$want" "$work/err"; then
+		bad "$name" "stderr lacks '$want': $(cat "$work/err")"
+	else
+		ok "$name ($(cat "$work/err"))"
+	fi
+}
+
+# A guest of a few instructions: prints "ok" on COM1, hits the boot marker,
+# then writes 7 to the test-exit port.
+make_tiny_guest() {
+	local out=$1 addr=$2
+	cat >"$work/tiny.S" <<'ASM'
+	.code64
+	.globl _start
+_start:	mov $0x3f8, %dx
+	mov $'o', %al
+	out %al, %dx
+	mov $'k', %al
+	out %al, %dx
+	mov $'\n', %al
+	out %al, %dx
+	mov $0x502, %dx
+	out %al, %dx
+	mov $0x501, %dx
+	mov $7, %al
+	out %al, %dx
+1:	hlt
+	jmp 1b
+ASM
+	gcc -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-Ttext="$addr" \
+		-o "$out" "$work/tiny.S"
+}
+
+# A file with a Linux boot header of the given protocol version and xloadflags.
+make_bzimage() {
+	local out=$1 version=$2 xlf=$3
+	head -c 8192 /dev/zero >"$out"
+	put() { printf "$2" | dd of="$out" bs=1 seek=$(($1)) conv=notrunc status=none; }
+	put 0x1f1 '\x01'         # setup_sects
+	put 0x1fe '\x55\xaa'     # boot_flag
+	put 0x201 '\x66'         # jump offset: header runs to 0x268
+	put 0x202 'HdrS'
+	put 0x206 "$version"
+	put 0x211 '\x01'         # loadflags: LOADED_HIGH
+	put 0x236 "$xlf"
+}
+
+make_tiny_guest "$work/tiny.elf" 0x200000
+make_tiny_guest "$work/high.elf" 0x4000000
+make_bzimage "$work/old.bzImage" '\x05\x02' '\x01\x00'
+make_bzimage "$work/no64.bzImage" '\x0f\x02' '\x00\x00'
+head -c 100 "$work/tiny.elf" >"$work/truncated.elf"
+: >"$work/empty"
+echo "hello" >"$work/text"
+head -c $((40 << 20)) /dev/zero >"$work/big.initrd"
+chmod 644 "$work"/*
+
+expect_error "unknown option" "unknown option '--bogus'" $VMM --bogus
+expect_error "option without value" "needs a value" $VMM --kernel
+expect_error "flag with value" "takes no value" $VMM --mptable=yes --kernel "$work/tiny.elf"
+expect_error "no kernel" "no kernel given" $VMM --mem 64M
+expect_error "missing kernel" "cannot open kernel '$work/nope'" $VMM --kernel "$work/nope"
+expect_error "kernel is a directory" "not a regular file" $VMM --kernel "$work"
+expect_error "empty kernel" "is empty" $VMM --kernel "$work/empty"
+expect_error "not a kernel" "not a Linux kernel" $VMM --kernel "$work/text"
+expect_error "truncated ELF" "truncated" $VMM --kernel "$work/truncated.elf"
+expect_error "old bzImage" "too old" $VMM --kernel "$work/old.bzImage"
+expect_error "bzImage without 64-bit entry" "no 64-bit entry" $VMM --kernel "$work/no64.bzImage"
+expect_error "kernel beyond guest memory" "does not fit" $VMM --kernel "$work/high.elf" --mem 32M
+expect_error "missing initrd" "cannot open initrd" $VMM --kernel "$work/tiny.elf" --initrd "$work/nope"
+expect_error "initrd too big" "does not fit" $VMM --kernel "$work/tiny.elf" --initrd "$work/big.initrd" --mem 32M
+expect_error "bad memory size" "bad size '12Q'" $VMM --kernel "$work/tiny.elf" --mem 12Q
+expect_error "memory too small" "out of range" $VMM --kernel "$work/tiny.elf" --mem 8M
+expect_error "memory not page multiple" "multiple of 4 KiB" $VMM --kernel "$work/tiny.elf" --mem 20001K
+expect_error "zero cpus" "bad count '0'" $VMM --kernel "$work/tiny.elf" --cpus 0
+expect_error "too many cpus" "bad count '33'" $VMM --kernel "$work/tiny.elf" --cpus 33
+expect_error "cpus not a number" "bad count 'two'" $VMM --kernel "$work/tiny.elf" --cpus two
+expect_error "bad disk option" "unknown option 'rw'" $VMM --kernel "$work/tiny.elf" --disk x.img,rw
+expect_error "unwritable dtb path" "cannot write device tree" $VMM --dump-dtb "$work/no/such/dir/x.dtb"
+expect_error "no /dev/kvm" "cannot open /dev/kvm" \
+	unshare -m sh -c 'mount -t tmpfs none /dev && exec "$@"' sh $VMM --kernel "$work/tiny.elf"
+expect_error "no permission on /dev/kvm" "permission denied" \
+	setpriv --reuid=65534 --regid=65534 --clear-groups $VMM --kernel "$work/tiny.elf"
+
+# The tiny guest: console output, boot marker and test-exit status, on both
+# platform descriptions and with idle application processors.
+for opts in "" "--mptable" "--cpus 4"; do
+	name="tiny guest ${opts:-default}"
+	timeout 60 $VMM --kernel "$work/tiny.elf" --mem 32M $opts >"$work/out" 2>"$work/err" </dev/null
+	rc=$?
+	if [ "$rc" -ne 7 ]; then
+		bad "$name" "exit status $rc, stderr: $(cat "$work/err")"
+	elif [ "$(cat "$work/out")" != "ok" ]; then
+		bad "$name" "console: $(cat "$work/out")"
+	elif ! grep -Eq '^vmm: guest reached init in [0-9]+ ms$' "$work/err"; then
+		bad "$name" "no boot-time line: $(cat "$work/err")"
+	else
+		ok "$name"
+	fi
+done
+
+if $VMM --help | grep -q -- '--kernel PATH' && $VMM --version | grep -q '^vmm '; then
+	ok "help and version"
+else
+	bad "help and version" "unexpected output"
+fi
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
