@@ -27,7 +27,7 @@ int parse_size(const char *s, uint64_t *out)
 	case 'M': shift = 20; end++; break;
 	case 'G': shift = 30; end++; break;
 	case 'T': shift = 40; end++; break;
-	case '\0': break;
+	case 'B': case '\0': break;
 	default: return set_error("bad size '%s' (use a number with K, M, G or T)", s);
 	}
 	if (*end == 'B' || *end == 'b')

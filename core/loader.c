@@ -145,23 +145,6 @@ static int elf_check_segment(const Elf64_Phdr *ph, size_t size, const struct gue
 	return 0;
 }
 
-static int elf_check_overlaps(const Elf64_Phdr *ph, unsigned int n)
-{
-	for (unsigned int i = 0; i < n; i++) {
-		if (ph[i].p_type != PT_LOAD)
-			continue;
-		for (unsigned int j = i + 1; j < n; j++) {
-			if (ph[j].p_type == PT_LOAD &&
-			    ranges_overlap(ph[i].p_paddr, ph[i].p_memsz, ph[j].p_paddr,
-					   ph[j].p_memsz))
-				return set_error("ELF segments at 0x%llx and 0x%llx overlap",
-						 (unsigned long long)ph[i].p_paddr,
-						 (unsigned long long)ph[j].p_paddr);
-		}
-	}
-	return 0;
-}
-
 /* The setup header a bzImage would have carried, for the fields Linux reads. */
 static void elf_fake_header(struct setup_header *h)
 {
@@ -176,44 +159,72 @@ static void elf_fake_header(struct setup_header *h)
 	h->xloadflags = XLF_KERNEL_64;
 }
 
-int elf_load(const uint8_t *img, size_t size, const struct guest_mem *mem,
-	     struct kernel_image *k)
+/* Program headers may sit at any file offset: read each through an aligned copy. */
+static Elf64_Phdr elf_phdr(const uint8_t *img, const Elf64_Ehdr *eh, unsigned int i)
 {
-	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img;
-	const Elf64_Phdr *ph;
+	Elf64_Phdr ph;
+
+	memcpy(&ph, img + eh->e_phoff + (uint64_t)i * sizeof(ph), sizeof(ph));
+	return ph;
+}
+
+/* Check every PT_LOAD segment, their overlaps and the entry before writing anything. */
+static int elf_check_segments(const uint8_t *img, size_t size, const Elf64_Ehdr *eh,
+			      const struct guest_mem *mem)
+{
 	bool entry_loaded = false;
 
-	if (size < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG))
-		return set_error("not an ELF file");
-	if (elf_check_header(eh, size) < 0)
-		return -1;
-	ph = (const Elf64_Phdr *)(img + eh->e_phoff);
-	k->load_start = UINT64_MAX;
-	k->load_end = 0;
 	for (unsigned int i = 0; i < eh->e_phnum; i++) {
-		if (ph[i].p_type == PT_LOAD && elf_check_segment(&ph[i], size, mem) < 0)
-			return -1;
-	}
-	if (elf_check_overlaps(ph, eh->e_phnum) < 0)
-		return -1;
-	for (unsigned int i = 0; i < eh->e_phnum; i++) {
-		uint8_t *dst;
+		Elf64_Phdr ph = elf_phdr(img, eh, i);
 
-		if (ph[i].p_type != PT_LOAD)
+		if (ph.p_type != PT_LOAD)
 			continue;
-		dst = gpa_to_hva(mem, ph[i].p_paddr, ph[i].p_memsz);
-		memcpy(dst, img + ph[i].p_offset, ph[i].p_filesz);
-		memset(dst + ph[i].p_filesz, 0, ph[i].p_memsz - ph[i].p_filesz);
-		k->load_start = MIN(k->load_start, ph[i].p_paddr);
-		k->load_end = MAX(k->load_end, ph[i].p_paddr + ph[i].p_memsz);
-		if (eh->e_entry >= ph[i].p_paddr && eh->e_entry < ph[i].p_paddr + ph[i].p_memsz)
+		if (elf_check_segment(&ph, size, mem) < 0)
+			return -1;
+		for (unsigned int j = i + 1; j < eh->e_phnum; j++) {
+			Elf64_Phdr other = elf_phdr(img, eh, j);
+
+			if (other.p_type == PT_LOAD &&
+			    ranges_overlap(ph.p_paddr, ph.p_memsz, other.p_paddr, other.p_memsz))
+				return set_error("ELF segments at 0x%llx and 0x%llx overlap",
+						 (unsigned long long)ph.p_paddr,
+						 (unsigned long long)other.p_paddr);
+		}
+		if (eh->e_entry >= ph.p_paddr && eh->e_entry - ph.p_paddr < ph.p_memsz)
 			entry_loaded = true;
 	}
 	if (!entry_loaded)
 		return set_error("ELF entry point 0x%llx is outside every loaded segment",
 				 (unsigned long long)eh->e_entry);
+	return 0;
+}
+
+int elf_load(const uint8_t *img, size_t size, const struct guest_mem *mem,
+	     struct kernel_image *k)
+{
+	Elf64_Ehdr eh;
+
+	if (size < sizeof(eh) || memcmp(img, ELFMAG, SELFMAG))
+		return set_error("not an ELF file");
+	memcpy(&eh, img, sizeof(eh));
+	if (elf_check_header(&eh, size) < 0 || elf_check_segments(img, size, &eh, mem) < 0)
+		return -1;
+	k->load_start = UINT64_MAX;
+	k->load_end = 0;
+	for (unsigned int i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph = elf_phdr(img, &eh, i);
+		uint8_t *dst;
+
+		if (ph.p_type != PT_LOAD)
+			continue;
+		dst = gpa_to_hva(mem, ph.p_paddr, ph.p_memsz);
+		memcpy(dst, img + ph.p_offset, ph.p_filesz);
+		memset(dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
+		k->load_start = MIN(k->load_start, ph.p_paddr);
+		k->load_end = MAX(k->load_end, ph.p_paddr + ph.p_memsz);
+	}
 	k->is_bzimage = false;
-	k->entry = eh->e_entry;
+	k->entry = eh.e_entry;
 	elf_fake_header(&k->hdr);
 	return 0;
 }

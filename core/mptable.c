@@ -129,12 +129,14 @@ int mptable_write(const struct guest_mem *mem, uint64_t addr, unsigned int ncpus
 {
 	size_t size = mptable_size(ncpus);
 	uint8_t *base = gpa_to_hva(mem, addr, size);
-	struct mpf_intel *mpf = (struct mpf_intel *)base;
-	struct mpc_table *mpc = (struct mpc_table *)(mpf + 1);
+	struct mpf_intel *mpf;
+	struct mpc_table *mpc;
 	uint8_t *end;
 
 	if (ncpus == 0 || ncpus > MPTABLE_MAX_CPUS || !base)
 		return set_error("cannot place an MP table for %u CPUs", ncpus);
+	mpf = (struct mpf_intel *)base;
+	mpc = (struct mpc_table *)(mpf + 1);
 	memset(base, 0, size);
 	end = put_entries((uint8_t *)(mpc + 1), ncpus);
 	memcpy(mpc->signature, "PCMP", 4);

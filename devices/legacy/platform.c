@@ -93,8 +93,12 @@ const struct io_dev_ops cmos_ops = { .read = cmos_read, .write = cmos_write };
 static void power_write(void *opaque, uint64_t offset, const uint8_t *data, uint32_t len)
 {
 	const struct vm_events *ev = opaque;
+	uint32_t val;
 
-	if (offset == POWER_REG_OFF && len == 4 && data[0] == 1)
+	if (offset != POWER_REG_OFF || len != sizeof(val))
+		return;
+	memcpy(&val, data, sizeof(val));
+	if (val == 1)
 		ev->poweroff(ev->opaque);
 }
 

@@ -79,19 +79,26 @@ static void rx_push(struct uart *u, uint8_t c)
 	}
 }
 
+/* Wake the console loop, which stops reading input while the buffer is full. */
+static void rx_signal_space(struct uart *u)
+{
+	uint64_t one = 1;
+
+	if (u->space_efd >= 0 && write(u->space_efd, &one, sizeof(one)) < 0) {
+		/* The counter cannot overflow in practice; nothing to recover. */
+	}
+}
+
 static uint8_t rx_pop(struct uart *u)
 {
-	uint8_t c = 0;
-	uint64_t one = 1;
+	uint8_t c;
 
 	if (!u->rx_count)
 		return 0;
 	c = u->rx[u->rx_head];
 	u->rx_head = (u->rx_head + 1) % UART_RX_SIZE;
-	if (u->rx_count-- == UART_RX_SIZE && u->space_efd >= 0 &&
-	    write(u->space_efd, &one, sizeof(one)) < 0) {
-		/* The counter cannot overflow in practice; nothing to recover. */
-	}
+	if (u->rx_count-- == UART_RX_SIZE)
+		rx_signal_space(u);
 	return c;
 }
 
@@ -171,8 +178,11 @@ static void uart_write_reg(struct uart *u, uint64_t reg, uint8_t val)
 		break;
 	case IIR_FCR:
 		u->fcr = val & 0xc9;
-		if (val & FCR_CLEAR_RX)
+		if ((val & FCR_CLEAR_RX) && u->rx_count) {
+			if (u->rx_count == UART_RX_SIZE)
+				rx_signal_space(u);
 			u->rx_count = 0;
+		}
 		break;
 	case LCR:
 		u->lcr = val;
