@@ -68,7 +68,7 @@ unit-test: $(UNIT_BIN)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 CK_VERBOSITY=normal ./$(UNIT_BIN)
 
 cli-test: vmm guest
-	tests/cli/bad-input.sh
+	tests/cli/cli-test.sh
 
 boot-test: vmm guest guest-kernel
 	tests/boot/boot-test.sh

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Command-line behaviour of ./vmm without a Linux boot: every kind of bad
 # input gets exactly one line on stderr naming the problem and a non-zero,
-# non-signal exit; a tiny hand-made ELF guest checks the exit paths.
+# non-signal exit; tiny hand-made ELF guests check the ways a VM ends.
 set -u
 cd "$(dirname "$0")/../.."
 VMM=./vmm
@@ -36,10 +36,11 @@ expect_error() {
 }
 
 # A guest of a few instructions: prints "ok" on COM1, hits the boot marker,
-# then writes 7 to the test-exit port.
+# then writes 7 to the test-exit port. TAIL replaces that last step.
 make_tiny_guest() {
-	local out=$1 addr=$2
-	cat >"$work/tiny.S" <<'ASM'
+	local out=$1 addr=$2 tail=${3:-}
+	{
+	cat <<'ASM'
 	.code64
 	.globl _start
 _start:	mov $0x3f8, %dx
@@ -51,12 +52,10 @@ _start:	mov $0x3f8, %dx
 	out %al, %dx
 	mov $0x502, %dx
 	out %al, %dx
-	mov $0x501, %dx
-	mov $7, %al
-	out %al, %dx
-1:	hlt
-	jmp 1b
 ASM
+	echo "${tail:-mov \$0x501, %dx; mov \$7, %al; out %al, %dx}"
+	echo "1: hlt; jmp 1b"
+	} >"$work/tiny.S"
 	gcc -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-Ttext="$addr" \
 		-o "$out" "$work/tiny.S"
 }
@@ -77,6 +76,9 @@ make_bzimage() {
 
 make_tiny_guest "$work/tiny.elf" 0x200000
 make_tiny_guest "$work/high.elf" 0x4000000
+make_tiny_guest "$work/spin.elf" 0x200000 "2: jmp 2b"
+make_tiny_guest "$work/fault.elf" 0x200000 "ud2"           # no IDT: triple fault
+make_tiny_guest "$work/mmio.elf" 0x200000 "mov \$0xd0000000, %eax; jmp *%rax"
 make_bzimage "$work/old.bzImage" '\x05\x02' '\x01\x00'
 make_bzimage "$work/no64.bzImage" '\x0f\x02' '\x00\x00'
 head -c 100 "$work/tiny.elf" >"$work/truncated.elf"
@@ -126,6 +128,43 @@ for opts in "" "--mptable" "--cpus 4"; do
 		bad "$name" "no boot-time line: $(cat "$work/err")"
 	else
 		ok "$name"
+	fi
+done
+
+# expect_end NAME STATUS STDERR-PATTERN ELF: how a guest's end reaches the host.
+expect_end() {
+	local name=$1 status=$2 want=$3
+	timeout 60 $VMM --kernel "$4" --mem 32M >"$work/out" 2>"$work/err" </dev/null
+	local rc=$?
+	if [ "$rc" -ne "$status" ]; then
+		bad "$name" "exit status $rc, expected $status: $(cat "$work/err")"
+	elif ! grep -Eq "$want" "$work/err"; then
+		bad "$name" "stderr lacks '$want': $(cat "$work/err")"
+	else
+		ok "$name ($(grep -E "$want" "$work/err"))"
+	fi
+}
+expect_end "triple fault" 2 '^vmm: guest reset \(triple fault\)$' "$work/fault.elf"
+expect_end "vCPU error" 1 '^vmm: vcpu0: .* at RIP 0xd0000000, instruction bytes: ' "$work/mmio.elf"
+
+# A signal ends a running guest with 128 + the signal number. The guest's
+# console line, read from a FIFO, says that the VM is running.
+for sig in TERM INT; do
+	rm -f "$work/fifo"
+	mkfifo "$work/fifo"
+	$VMM --kernel "$work/spin.elf" --mem 32M >"$work/fifo" 2>"$work/err" </dev/null &
+	pid=$!
+	exec 3<"$work/fifo"
+	read -r -t 60 line <&3
+	kill -s "$sig" "$pid"
+	wait "$pid"
+	rc=$?
+	exec 3<&-
+	want=$((128 + $(kill -l "$sig")))
+	if [ "$line" = "ok" ] && [ "$rc" -eq "$want" ]; then
+		ok "SIG$sig ends the VM with $want"
+	else
+		bad "SIG$sig" "console '$line', exit status $rc, expected $want"
 	fi
 done
 
