@@ -41,12 +41,12 @@ int cmdline_build(char *out, size_t size, const char *const parts[], unsigned in
 	return 0;
 }
 
-static int e820_add(struct boot_e820_entry *table, unsigned int *n, unsigned int max,
-		    uint64_t addr, uint64_t size, uint32_t type)
+static int e820_add(struct boot_e820_entry *table, unsigned int *n, unsigned int max, uint64_t addr,
+		    uint64_t size, uint32_t type)
 {
 	if (*n >= max)
 		return set_error("e820 table full");
-	table[(*n)++] = (struct boot_e820_entry){ .addr = addr, .size = size, .type = type };
+	table[(*n)++] = (struct boot_e820_entry){.addr = addr, .size = size, .type = type};
 	return 0;
 }
 
@@ -60,8 +60,7 @@ int e820_build(const struct guest_mem *mem, struct boot_e820_entry *table, unsig
 	unsigned int n = 0;
 
 	if (e820_add(table, &n, max, 0, LOW_RAM_END, E820_RAM) < 0 ||
-	    e820_add(table, &n, max, LOW_RAM_END, HIGH_RAM_START - LOW_RAM_END,
-		     E820_RESERVED) < 0)
+	    e820_add(table, &n, max, LOW_RAM_END, HIGH_RAM_START - LOW_RAM_END, E820_RESERVED) < 0)
 		return -1;
 	for (unsigned int i = 0; i < mem->nr; i++) {
 		uint64_t start = MAX(mem->region[i].gpa, HIGH_RAM_START);
@@ -84,11 +83,11 @@ uint64_t boot_gdt_entry(uint16_t flags, uint32_t base, uint32_t limit)
 static int write_gdt(const struct guest_mem *mem)
 {
 	uint64_t gdt[] = {
-		[0] = 0,
-		[1] = 0,
-		[BOOT_CS / 8] = boot_gdt_entry(0xa09b, 0, 0xfffff),  /* 64-bit code */
-		[BOOT_DS / 8] = boot_gdt_entry(0xc093, 0, 0xfffff),  /* flat data */
-		[BOOT_TSS / 8] = boot_gdt_entry(0x008b, 0, 0xfffff), /* busy TSS */
+	    [0] = 0,
+	    [1] = 0,
+	    [BOOT_CS / 8] = boot_gdt_entry(0xa09b, 0, 0xfffff),	 /* 64-bit code */
+	    [BOOT_DS / 8] = boot_gdt_entry(0xc093, 0, 0xfffff),	 /* flat data */
+	    [BOOT_TSS / 8] = boot_gdt_entry(0x008b, 0, 0xfffff), /* busy TSS */
 	};
 
 	return guest_mem_write(mem, BOOT_GDT_ADDR, gdt, sizeof(gdt));
@@ -114,8 +113,8 @@ static int write_page_tables(const struct guest_mem *mem)
 }
 
 /* Append one setup_data node at *@at and link it from *@link. */
-static int setup_data_add(const struct guest_mem *mem, uint64_t *at, uint64_t *link,
-			  uint32_t type, const void *data, size_t len)
+static int setup_data_add(const struct guest_mem *mem, uint64_t *at, uint64_t *link, uint32_t type,
+			  const void *data, size_t len)
 {
 	struct setup_data *sd;
 	uint64_t addr = ALIGN_UP(*at, 8);
@@ -140,8 +139,8 @@ static int write_setup_data(const struct guest_mem *mem, const struct boot_setup
 	uint64_t at = BOOT_SETUP_DATA_ADDR, seed = 0, dtb = 0;
 
 	/* Linked in order: boot_params -> RNG seed -> device tree. */
-	if (bs->rng_seed && setup_data_add(mem, &at, &seed, SETUP_RNG_SEED, bs->rng_seed,
-					   BOOT_RNG_SEED_SIZE) < 0)
+	if (bs->rng_seed &&
+	    setup_data_add(mem, &at, &seed, SETUP_RNG_SEED, bs->rng_seed, BOOT_RNG_SEED_SIZE) < 0)
 		return -1;
 	if (bs->dtb && setup_data_add(mem, &at, &dtb, SETUP_DTB, bs->dtb, bs->dtb_size) < 0)
 		return -1;

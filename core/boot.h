@@ -18,8 +18,8 @@
 #define BOOT_RNG_SEED_SIZE 32
 
 /* GDT selectors the 64-bit boot protocol expects. */
-#define BOOT_CS 0x10
-#define BOOT_DS 0x18
+#define BOOT_CS	 0x10
+#define BOOT_DS	 0x18
 #define BOOT_TSS 0x20
 
 struct boot_setup {

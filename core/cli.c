@@ -23,11 +23,24 @@ int parse_size(const char *s, uint64_t *out)
 	if (errno)
 		return set_error("bad size '%s'", s);
 	switch (toupper((unsigned char)*end)) {
-	case 'K': shift = 10; end++; break;
-	case 'M': shift = 20; end++; break;
-	case 'G': shift = 30; end++; break;
-	case 'T': shift = 40; end++; break;
-	case 'B': case '\0': break;
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	case 'T':
+		shift = 40;
+		end++;
+		break;
+	case 'B':
+	case '\0': break;
 	default: return set_error("bad size '%s' (use a number with K, M, G or T)", s);
 	}
 	if (*end == 'B' || *end == 'b')
@@ -76,19 +89,29 @@ static int parse_disk(struct vmm_config *cfg, const char *arg)
 	return 0;
 }
 
-enum opt_id { OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_MEM, OPT_CPUS, OPT_DISK,
-	      OPT_DUMP_DTB, OPT_MPTABLE, OPT_HELP, OPT_VERSION };
+enum opt_id {
+	OPT_KERNEL,
+	OPT_INITRD,
+	OPT_CMDLINE,
+	OPT_MEM,
+	OPT_CPUS,
+	OPT_DISK,
+	OPT_DUMP_DTB,
+	OPT_MPTABLE,
+	OPT_HELP,
+	OPT_VERSION
+};
 
 static const struct {
 	const char *name;
 	enum opt_id id;
 	bool has_arg;
 } options[] = {
-	{ "kernel", OPT_KERNEL, true },     { "initrd", OPT_INITRD, true },
-	{ "cmdline", OPT_CMDLINE, true },   { "mem", OPT_MEM, true },
-	{ "cpus", OPT_CPUS, true },         { "disk", OPT_DISK, true },
-	{ "dump-dtb", OPT_DUMP_DTB, true }, { "mptable", OPT_MPTABLE, false },
-	{ "help", OPT_HELP, false },        { "version", OPT_VERSION, false },
+    {"kernel", OPT_KERNEL, true},     {"initrd", OPT_INITRD, true},
+    {"cmdline", OPT_CMDLINE, true},   {"mem", OPT_MEM, true},
+    {"cpus", OPT_CPUS, true},	      {"disk", OPT_DISK, true},
+    {"dump-dtb", OPT_DUMP_DTB, true}, {"mptable", OPT_MPTABLE, false},
+    {"help", OPT_HELP, false},	      {"version", OPT_VERSION, false},
 };
 
 static int apply_option(struct vmm_config *cfg, enum opt_id id, const char *val)
@@ -106,9 +129,9 @@ static int apply_option(struct vmm_config *cfg, enum opt_id id, const char *val)
 	case OPT_MEM:
 		if (parse_size(val, &cfg->mem) < 0)
 			return set_error("--mem: %s", last_error());
-		return guest_mem_layout(&(struct guest_mem){ 0 }, cfg->mem) < 0
-			       ? set_error("--mem: %s", last_error())
-			       : 0;
+		return guest_mem_layout(&(struct guest_mem){0}, cfg->mem) < 0
+			   ? set_error("--mem: %s", last_error())
+			   : 0;
 	}
 	return 0;
 }

@@ -6,10 +6,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define VMM_VERSION      "0.1.0"
-#define VMM_MAX_CPUS     32
-#define VMM_MAX_DISKS    8
-#define VMM_DEFAULT_MEM  (256ULL << 20)
+#define VMM_VERSION	"0.1.0"
+#define VMM_MAX_CPUS	32
+#define VMM_MAX_DISKS	8
+#define VMM_DEFAULT_MEM (256ULL << 20)
 
 struct disk_opt {
 	const char *path;

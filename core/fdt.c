@@ -24,7 +24,7 @@ int fdt_add_device(struct fdt_desc *desc, fdt_node_fn fn, void *opaque)
 /* A reg property with 2 address and 2 size cells, as the root declares. */
 static int fdt_reg(void *fdt, uint64_t addr, uint64_t size)
 {
-	fdt64_t reg[2] = { cpu_to_fdt64(addr), cpu_to_fdt64(size) };
+	fdt64_t reg[2] = {cpu_to_fdt64(addr), cpu_to_fdt64(size)};
 
 	return fdt_property(fdt, "reg", reg, sizeof(reg));
 }

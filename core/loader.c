@@ -13,7 +13,7 @@
 #include "core/util.h"
 
 #define BOOT_FLAG_MAGIC 0xaa55
-#define HDRS_MAGIC      0x53726448 /* "HdrS" */
+#define HDRS_MAGIC	0x53726448 /* "HdrS" */
 
 int file_map(const char *path, const char *what, struct file_buf *fb)
 {
@@ -199,8 +199,7 @@ static int elf_check_segments(const uint8_t *img, size_t size, const Elf64_Ehdr 
 	return 0;
 }
 
-int elf_load(const uint8_t *img, size_t size, const struct guest_mem *mem,
-	     struct kernel_image *k)
+int elf_load(const uint8_t *img, size_t size, const struct guest_mem *mem, struct kernel_image *k)
 {
 	Elf64_Ehdr eh;
 

@@ -21,15 +21,15 @@
 
 struct kernel_image {
 	bool is_bzimage;
-	uint64_t entry;      /* guest physical 64-bit entry point */
+	uint64_t entry;	     /* guest physical 64-bit entry point */
 	uint64_t load_start; /* guest range the kernel occupies once loaded */
 	uint64_t load_end;
 	struct setup_header hdr; /* bzImage: the image's header; ELF: a built one */
 };
 
 struct bzimage_info {
-	size_t setup_size;   /* bytes of real-mode setup before the payload */
-	uint64_t init_size;  /* memory the kernel needs from its load address */
+	size_t setup_size;  /* bytes of real-mode setup before the payload */
+	uint64_t init_size; /* memory the kernel needs from its load address */
 	struct setup_header hdr;
 };
 
@@ -43,8 +43,7 @@ void file_unmap(struct file_buf *fb);
 
 bool is_bzimage(const uint8_t *img, size_t size);
 int bzimage_parse(const uint8_t *img, size_t size, struct bzimage_info *info);
-int elf_load(const uint8_t *img, size_t size, const struct guest_mem *mem,
-	     struct kernel_image *k);
+int elf_load(const uint8_t *img, size_t size, const struct guest_mem *mem, struct kernel_image *k);
 int kernel_load(const uint8_t *img, size_t size, const struct guest_mem *mem,
 		struct kernel_image *k);
 int initrd_load(const uint8_t *data, size_t size, const struct guest_mem *mem,

@@ -104,18 +104,17 @@ static int load_images(struct machine *m)
 		return -1;
 	if (kernel_load(m->kernel.data, m->kernel.size, &m->vm.mem, &m->image) < 0)
 		return set_error("kernel '%s': %s", cfg->kernel, last_error());
-	if (m->initrd.data && initrd_load(m->initrd.data, m->initrd.size, &m->vm.mem,
-					   &m->image, &m->initrd_addr) < 0)
+	if (m->initrd.data &&
+	    initrd_load(m->initrd.data, m->initrd.size, &m->vm.mem, &m->image, &m->initrd_addr) < 0)
 		return set_error("initrd '%s': %s", cfg->initrd, last_error());
 	return 0;
 }
 
 static int create_devices(struct machine *m)
 {
-	struct irq_line com1_irq = { vm_set_irq, &m->vm, UART_COM1_IRQ };
+	struct irq_line com1_irq = {vm_set_irq, &m->vm, UART_COM1_IRQ};
 
-	m->events = (struct vm_events){ &m->vm, on_poweroff, on_reset, on_test_exit,
-					on_boot_marker };
+	m->events = (struct vm_events){&m->vm, on_poweroff, on_reset, on_test_exit, on_boot_marker};
 	m->uart_space_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	uart_init(&m->com1, &com1_irq, STDOUT_FILENO, m->uart_space_efd);
 	m->vm.pio.name = "port I/O";
@@ -131,12 +130,12 @@ static int write_boot_info(struct machine *m)
 	static char dtb[FDT_MAX_SIZE];
 	uint8_t seed[BOOT_RNG_SEED_SIZE];
 	char cmdline[BOOT_CMDLINE_MAX];
-	const char *parts[] = { DEFAULT_CMDLINE, m->cfg->cmdline };
+	const char *parts[] = {DEFAULT_CMDLINE, m->cfg->cmdline};
 	struct boot_setup bs = {
-		.kernel = &m->image,
-		.cmdline = cmdline,
-		.initrd_addr = m->initrd_addr,
-		.initrd_size = m->initrd.size,
+	    .kernel = &m->image,
+	    .cmdline = cmdline,
+	    .initrd_addr = m->initrd_addr,
+	    .initrd_size = m->initrd.size,
 	};
 	int size;
 
@@ -145,8 +144,8 @@ static int write_boot_info(struct machine *m)
 	if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) == sizeof(seed))
 		bs.rng_seed = seed;
 	if (m->cfg->mptable)
-		return mptable_write(&m->vm.mem, MPTABLE_ADDR, m->cfg->cpus) ?:
-			       boot_write(&m->vm.mem, &bs);
+		return mptable_write(&m->vm.mem, MPTABLE_ADDR, m->cfg->cpus)
+			   ?: boot_write(&m->vm.mem, &bs);
 	size = fdt_build(&m->fdt, dtb, sizeof(dtb));
 	if (size < 0)
 		return -1;
@@ -198,17 +197,17 @@ static void console_input(struct machine *m, struct console_escape *esc, bool *s
 /* The main thread's loop: console input and signals until the VM stops. */
 static void run_console(struct machine *m)
 {
-	struct console_escape esc = { 0 };
+	struct console_escape esc = {0};
 	bool stdin_open = true;
 	int sfd = open_signalfd();
 	uint64_t count;
 
 	while (!atomic_load(&m->vm.stopping)) {
 		struct pollfd p[4] = {
-			{ m->vm.stop_efd, POLLIN, 0 },
-			{ sfd, POLLIN, 0 },
-			{ m->uart_space_efd, POLLIN, 0 },
-			{ -1, POLLIN, 0 },
+		    {m->vm.stop_efd, POLLIN, 0},
+		    {sfd, POLLIN, 0},
+		    {m->uart_space_efd, POLLIN, 0},
+		    {-1, POLLIN, 0},
 		};
 		struct signalfd_siginfo si;
 
@@ -232,8 +231,8 @@ static int run_vm(struct machine *m)
 {
 	const struct vmm_config *cfg = m->cfg;
 
-	if (load_images(m) < 0 || vm_create(&m->vm, cfg->cpus) < 0 ||
-	    vm_map_memory(&m->vm) < 0 || create_devices(m) < 0 || write_boot_info(m) < 0)
+	if (load_images(m) < 0 || vm_create(&m->vm, cfg->cpus) < 0 || vm_map_memory(&m->vm) < 0 ||
+	    create_devices(m) < 0 || write_boot_info(m) < 0)
 		return -1;
 	block_signals();
 	if (vcpus_create(&m->vm, m->image.entry) < 0)
@@ -251,7 +250,7 @@ static int run_vm(struct machine *m)
 int main(int argc, char **argv)
 {
 	static struct vmm_config cfg;
-	static struct machine m = { .vm = { .kvm_fd = -1, .vm_fd = -1 } };
+	static struct machine m = {.vm = {.kvm_fd = -1, .vm_fd = -1}};
 	int status;
 
 	clock_gettime(CLOCK_MONOTONIC, &m.vm.start);

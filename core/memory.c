@@ -20,10 +20,10 @@ int guest_mem_layout(struct guest_mem *mem, uint64_t size)
 	if (size & 0xfff)
 		return set_error("memory size must be a multiple of 4 KiB");
 	mem->size = size;
-	mem->region[mem->nr++] = (struct mem_region){ .gpa = 0, .size = low };
+	mem->region[mem->nr++] = (struct mem_region){.gpa = 0, .size = low};
 	if (size > low)
 		mem->region[mem->nr++] =
-			(struct mem_region){ .gpa = MMIO_HOLE_END, .size = size - low };
+		    (struct mem_region){.gpa = MMIO_HOLE_END, .size = size - low};
 	return 0;
 }
 

@@ -68,16 +68,16 @@ struct mpc_intsrc {
 enum { MP_PROCESSOR, MP_BUS, MP_IOAPIC, MP_INTSRC, MP_LINTSRC };
 enum { MP_INT_VECTORED, MP_INT_NMI, MP_INT_SMI, MP_INT_EXTINT };
 
-#define CPU_ENABLED    1
-#define CPU_BOOTPROC   2
-#define APIC_VERSION   0x14
-#define MP_APIC_ALL    0xff
+#define CPU_ENABLED  1
+#define CPU_BOOTPROC 2
+#define APIC_VERSION 0x14
+#define MP_APIC_ALL  0xff
 
 size_t mptable_size(unsigned int ncpus)
 {
 	return sizeof(struct mpf_intel) + sizeof(struct mpc_table) +
-	       ncpus * sizeof(struct mpc_cpu) + sizeof(struct mpc_bus) +
-	       sizeof(struct mpc_ioapic) + (IOAPIC_PINS + 2) * sizeof(struct mpc_intsrc);
+	       ncpus * sizeof(struct mpc_cpu) + sizeof(struct mpc_bus) + sizeof(struct mpc_ioapic) +
+	       (IOAPIC_PINS + 2) * sizeof(struct mpc_intsrc);
 }
 
 static uint8_t checksum(const void *p, size_t len)
@@ -99,28 +99,28 @@ static uint8_t *put(uint8_t *at, const void *entry, size_t len)
 static uint8_t *put_entries(uint8_t *p, unsigned int ncpus)
 {
 	uint8_t ioapic_id = (uint8_t)ncpus; /* the first id after the CPUs' */
-	struct mpc_bus bus = { .type = MP_BUS, .bustype = "ISA   " };
-	struct mpc_ioapic ioapic = { MP_IOAPIC, ioapic_id, APIC_VERSION, 1, IOAPIC_ADDR };
+	struct mpc_bus bus = {.type = MP_BUS, .bustype = "ISA   "};
+	struct mpc_ioapic ioapic = {MP_IOAPIC, ioapic_id, APIC_VERSION, 1, IOAPIC_ADDR};
 
 	for (unsigned int i = 0; i < ncpus; i++) {
 		struct mpc_cpu cpu = {
-			.type = MP_PROCESSOR,
-			.apicid = (uint8_t)i,
-			.apicver = APIC_VERSION,
-			.cpuflag = CPU_ENABLED | (i == 0 ? CPU_BOOTPROC : 0),
-			.cpufeature = 0x600, /* family 6 */
-			.featureflag = 0x201, /* FPU, APIC */
+		    .type = MP_PROCESSOR,
+		    .apicid = (uint8_t)i,
+		    .apicver = APIC_VERSION,
+		    .cpuflag = CPU_ENABLED | (i == 0 ? CPU_BOOTPROC : 0),
+		    .cpufeature = 0x600,  /* family 6 */
+		    .featureflag = 0x201, /* FPU, APIC */
 		};
 		p = put(p, &cpu, sizeof(cpu));
 	}
 	p = put(p, &bus, sizeof(bus));
 	p = put(p, &ioapic, sizeof(ioapic));
 	for (uint8_t pin = 0; pin < IOAPIC_PINS; pin++) {
-		struct mpc_intsrc src = { MP_INTSRC, MP_INT_VECTORED, 0, 0, pin, ioapic_id, pin };
+		struct mpc_intsrc src = {MP_INTSRC, MP_INT_VECTORED, 0, 0, pin, ioapic_id, pin};
 		p = put(p, &src, sizeof(src));
 	}
-	struct mpc_intsrc lint0 = { MP_LINTSRC, MP_INT_EXTINT, 0, 0, 0, MP_APIC_ALL, 0 };
-	struct mpc_intsrc lint1 = { MP_LINTSRC, MP_INT_NMI, 0, 0, 0, MP_APIC_ALL, 1 };
+	struct mpc_intsrc lint0 = {MP_LINTSRC, MP_INT_EXTINT, 0, 0, 0, MP_APIC_ALL, 0};
+	struct mpc_intsrc lint1 = {MP_LINTSRC, MP_INT_NMI, 0, 0, 0, MP_APIC_ALL, 1};
 	p = put(p, &lint0, sizeof(lint0));
 	return put(p, &lint1, sizeof(lint1));
 }

@@ -13,7 +13,7 @@
 #include "core/memory.h"
 
 #define MPTABLE_MAX_CPUS 32
-#define IOAPIC_PINS      24
+#define IOAPIC_PINS	 24
 
 size_t mptable_size(unsigned int ncpus);
 int mptable_write(const struct guest_mem *mem, uint64_t addr, unsigned int ncpus);

@@ -7,12 +7,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BIT(n)        (1ULL << (n))
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a) - 1))
-#define ALIGN_UP(x, a)   ALIGN_DOWN((x) + (a) - 1, (a))
-#define MIN(a, b)     ((a) < (b) ? (a) : (b))
-#define MAX(a, b)     ((a) > (b) ? (a) : (b))
+#define BIT(n)		 (1ULL << (n))
+#define ARRAY_SIZE(a)	 (sizeof(a) / sizeof((a)[0]))
+#define ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a)-1))
+#define ALIGN_UP(x, a)	 ALIGN_DOWN((x) + (a)-1, (a))
+#define MIN(a, b)	 ((a) < (b) ? (a) : (b))
+#define MAX(a, b)	 ((a) > (b) ? (a) : (b))
 
 #define KiB (1ULL << 10)
 #define MiB (1ULL << 20)

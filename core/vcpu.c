@@ -22,28 +22,28 @@
 #define KICK_SIGNAL SIGUSR1
 
 #define CPUID_HYPERVISOR_BIT BIT(31)
-#define CR0_PE   BIT(0)
-#define CR0_ET   BIT(4)
-#define CR0_PG   BIT(31)
-#define CR4_PAE  BIT(5)
-#define EFER_LME BIT(8)
-#define EFER_LMA BIT(10)
+#define CR0_PE		     BIT(0)
+#define CR0_ET		     BIT(4)
+#define CR0_PG		     BIT(31)
+#define CR4_PAE		     BIT(5)
+#define EFER_LME	     BIT(8)
+#define EFER_LMA	     BIT(10)
 
-#define MSR_IA32_TSC            0x10
-#define MSR_IA32_SYSENTER_CS    0x174
-#define MSR_IA32_SYSENTER_ESP   0x175
-#define MSR_IA32_SYSENTER_EIP   0x176
-#define MSR_IA32_MISC_ENABLE    0x1a0
-#define MSR_STAR                0xc0000081
-#define MSR_LSTAR               0xc0000082
-#define MSR_CSTAR               0xc0000083
-#define MSR_SYSCALL_MASK        0xc0000084
-#define MSR_KERNEL_GS_BASE      0xc0000102
+#define MSR_IA32_TSC		0x10
+#define MSR_IA32_SYSENTER_CS	0x174
+#define MSR_IA32_SYSENTER_ESP	0x175
+#define MSR_IA32_SYSENTER_EIP	0x176
+#define MSR_IA32_MISC_ENABLE	0x1a0
+#define MSR_STAR		0xc0000081
+#define MSR_LSTAR		0xc0000082
+#define MSR_CSTAR		0xc0000083
+#define MSR_SYSCALL_MASK	0xc0000084
+#define MSR_KERNEL_GS_BASE	0xc0000102
 #define MISC_ENABLE_FAST_STRING BIT(0)
 
-#define APIC_LVT0        0x350
-#define APIC_LVT1        0x360
-#define APIC_MODE_NMI    0x4
+#define APIC_LVT0	 0x350
+#define APIC_LVT1	 0x360
+#define APIC_MODE_NMI	 0x4
 #define APIC_MODE_EXTINT 0x7
 
 static struct kvm_cpuid2 *get_supported_cpuid(int kvm_fd)
@@ -98,14 +98,20 @@ static int setup_cpuid(struct vcpu *v)
 static int setup_msrs(struct vcpu *v)
 {
 	static const uint32_t zeroed[] = {
-		MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
-		MSR_STAR, MSR_CSTAR, MSR_KERNEL_GS_BASE, MSR_SYSCALL_MASK, MSR_LSTAR,
-		MSR_IA32_TSC,
+	    MSR_IA32_SYSENTER_CS,
+	    MSR_IA32_SYSENTER_ESP,
+	    MSR_IA32_SYSENTER_EIP,
+	    MSR_STAR,
+	    MSR_CSTAR,
+	    MSR_KERNEL_GS_BASE,
+	    MSR_SYSCALL_MASK,
+	    MSR_LSTAR,
+	    MSR_IA32_TSC,
 	};
 	struct {
 		struct kvm_msrs hdr;
 		struct kvm_msr_entry e[ARRAY_SIZE(zeroed) + 1];
-	} msrs = { 0 };
+	} msrs = {0};
 	int n;
 
 	for (size_t i = 0; i < ARRAY_SIZE(zeroed); i++)
@@ -140,16 +146,16 @@ static int setup_lapic(struct vcpu *v)
 static void flat_segment(struct kvm_segment *s, uint16_t sel, uint8_t type, bool code)
 {
 	*s = (struct kvm_segment){
-		.base = 0,
-		.limit = 0xffffffff,
-		.selector = sel,
-		.type = type,
-		.present = 1,
-		.dpl = 0,
-		.db = code ? 0 : 1,
-		.s = 1,
-		.l = code ? 1 : 0,
-		.g = 1,
+	    .base = 0,
+	    .limit = 0xffffffff,
+	    .selector = sel,
+	    .type = type,
+	    .present = 1,
+	    .dpl = 0,
+	    .db = code ? 0 : 1,
+	    .s = 1,
+	    .l = code ? 1 : 0,
+	    .g = 1,
 	};
 }
 
@@ -163,8 +169,8 @@ static int setup_boot_sregs(struct vcpu *v)
 	flat_segment(&s.cs, BOOT_CS, 0xb, true);
 	flat_segment(&s.ds, BOOT_DS, 0x3, false);
 	s.es = s.fs = s.gs = s.ss = s.ds;
-	s.tr = (struct kvm_segment){ .selector = BOOT_TSS, .limit = 0xfffff, .type = 0xb,
-				     .present = 1, .g = 1 };
+	s.tr = (struct kvm_segment){
+	    .selector = BOOT_TSS, .limit = 0xfffff, .type = 0xb, .present = 1, .g = 1};
 	s.gdt.base = BOOT_GDT_ADDR;
 	s.gdt.limit = 5 * 8 - 1;
 	s.idt.base = 0;
@@ -181,13 +187,13 @@ static int setup_boot_sregs(struct vcpu *v)
 static int setup_boot_regs(struct vcpu *v, uint64_t entry)
 {
 	struct kvm_regs r = {
-		.rip = entry,
-		.rsi = BOOT_PARAMS_ADDR,
-		.rsp = BOOT_STACK_TOP,
-		.rbp = BOOT_STACK_TOP,
-		.rflags = 0x2,
+	    .rip = entry,
+	    .rsi = BOOT_PARAMS_ADDR,
+	    .rsp = BOOT_STACK_TOP,
+	    .rbp = BOOT_STACK_TOP,
+	    .rflags = 0x2,
 	};
-	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
+	struct kvm_fpu fpu = {.fcw = 0x37f, .mxcsr = 0x1f80};
 
 	if (ioctl(v->fd, KVM_SET_REGS, &r) < 0)
 		return set_error("KVM_SET_REGS: %s", strerror(errno));
@@ -244,7 +250,7 @@ static void handle_io(struct vcpu *v)
 static int read_insn(struct vcpu *v, uint64_t rip, uint8_t *buf, int max)
 {
 	struct kvm_run *run = v->run;
-	struct kvm_translation tr = { .linear_address = rip };
+	struct kvm_translation tr = {.linear_address = rip};
 	uint8_t *p;
 
 	if (run->exit_reason == KVM_EXIT_INTERNAL_ERROR &&
@@ -268,21 +274,17 @@ static int read_insn(struct vcpu *v, uint64_t rip, uint8_t *buf, int max)
 static const char *internal_error_name(uint32_t suberror)
 {
 	switch (suberror) {
-	case KVM_INTERNAL_ERROR_EMULATION:
-		return "emulation failure";
-	case KVM_INTERNAL_ERROR_SIMUL_EX:
-		return "exception while delivering an exception";
-	case KVM_INTERNAL_ERROR_DELIVERY_EV:
-		return "event delivery failure";
-	default:
-		return "internal error";
+	case KVM_INTERNAL_ERROR_EMULATION: return "emulation failure";
+	case KVM_INTERNAL_ERROR_SIMUL_EX: return "exception while delivering an exception";
+	case KVM_INTERNAL_ERROR_DELIVERY_EV: return "event delivery failure";
+	default: return "internal error";
 	}
 }
 
 /* One message saying what stopped the vCPU, where, and on which instruction. */
 static void report_vcpu_error(struct vcpu *v, const char *what)
 {
-	struct kvm_regs regs = { 0 };
+	struct kvm_regs regs = {0};
 	uint8_t insn[15];
 	char bytes[3 * sizeof(insn) + 1] = "unavailable";
 	char msg[512];
@@ -293,26 +295,20 @@ static void report_vcpu_error(struct vcpu *v, const char *what)
 	for (int i = 0; i < n; i++)
 		snprintf(bytes + 3 * i, sizeof(bytes) - 3 * i, "%02x%s", insn[i],
 			 i + 1 < n ? " " : "");
-	snprintf(msg, sizeof(msg), "vcpu%u: %s at RIP 0x%llx, instruction bytes: %s%s", v->id,
-		 what, (unsigned long long)regs.rip, bytes,
+	snprintf(msg, sizeof(msg), "vcpu%u: %s at RIP 0x%llx, instruction bytes: %s%s", v->id, what,
+		 (unsigned long long)regs.rip, bytes,
 		 v->run->exit_reason == KVM_EXIT_INTERNAL_ERROR
-			 ? " (the host KVM cannot run this instruction for the guest)"
-			 : "");
+		     ? " (the host KVM cannot run this instruction for the guest)"
+		     : "");
 	vm_request_stop(v->vm, VMM_EXIT_ERROR, msg);
 }
 
 static void handle_system_event(struct vcpu *v)
 {
 	switch (v->run->system_event.type) {
-	case KVM_SYSTEM_EVENT_SHUTDOWN:
-		vm_request_stop(v->vm, VMM_EXIT_POWEROFF, NULL);
-		break;
-	case KVM_SYSTEM_EVENT_RESET:
-		vm_request_stop(v->vm, VMM_EXIT_RESET, "guest reset");
-		break;
-	default:
-		report_vcpu_error(v, "guest crash event");
-		break;
+	case KVM_SYSTEM_EVENT_SHUTDOWN: vm_request_stop(v->vm, VMM_EXIT_POWEROFF, NULL); break;
+	case KVM_SYSTEM_EVENT_RESET: vm_request_stop(v->vm, VMM_EXIT_RESET, "guest reset"); break;
+	default: report_vcpu_error(v, "guest crash event"); break;
 	}
 }
 
@@ -322,22 +318,17 @@ static void handle_exit(struct vcpu *v)
 	char what[96];
 
 	switch (run->exit_reason) {
-	case KVM_EXIT_IO:
-		handle_io(v);
-		break;
+	case KVM_EXIT_IO: handle_io(v); break;
 	case KVM_EXIT_MMIO:
 		io_bus_access(&v->vm->mmio, run->mmio.phys_addr, run->mmio.data,
 			      MIN(run->mmio.len, sizeof(run->mmio.data)), run->mmio.is_write);
 		break;
 	case KVM_EXIT_HLT:
-	case KVM_EXIT_INTR:
-		break;
+	case KVM_EXIT_INTR: break;
 	case KVM_EXIT_SHUTDOWN:
 		vm_request_stop(v->vm, VMM_EXIT_RESET, "guest reset (triple fault)");
 		break;
-	case KVM_EXIT_SYSTEM_EVENT:
-		handle_system_event(v);
-		break;
+	case KVM_EXIT_SYSTEM_EVENT: handle_system_event(v); break;
 	case KVM_EXIT_INTERNAL_ERROR:
 		snprintf(what, sizeof(what), "KVM internal error, suberror %u (%s)",
 			 run->internal.suberror, internal_error_name(run->internal.suberror));
@@ -386,7 +377,7 @@ static void kick_handler(int sig)
 
 int vcpus_start(struct vm *vm)
 {
-	struct sigaction sa = { .sa_handler = kick_handler };
+	struct sigaction sa = {.sa_handler = kick_handler};
 
 	/* No SA_RESTART: the kick must make KVM_RUN return EINTR. */
 	sigemptyset(&sa.sa_mask);

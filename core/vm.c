@@ -55,12 +55,9 @@ static int check_caps(struct vm *vm, unsigned int ncpus)
 		int cap;
 		const char *name;
 	} needed[] = {
-		{ KVM_CAP_IRQCHIP, "in-kernel IRQ chip" },
-		{ KVM_CAP_USER_MEMORY, "user memory" },
-		{ KVM_CAP_SET_TSS_ADDR, "TSS address" },
-		{ KVM_CAP_PIT2, "in-kernel PIT" },
-		{ KVM_CAP_EXT_CPUID, "CPUID setting" },
-		{ KVM_CAP_IMMEDIATE_EXIT, "immediate exit" },
+	    {KVM_CAP_IRQCHIP, "in-kernel IRQ chip"}, {KVM_CAP_USER_MEMORY, "user memory"},
+	    {KVM_CAP_SET_TSS_ADDR, "TSS address"},   {KVM_CAP_PIT2, "in-kernel PIT"},
+	    {KVM_CAP_EXT_CPUID, "CPUID setting"},    {KVM_CAP_IMMEDIATE_EXIT, "immediate exit"},
 	};
 	int max;
 
@@ -80,9 +77,9 @@ static int check_caps(struct vm *vm, unsigned int ncpus)
 static void absorb_post_port(struct vm *vm)
 {
 	struct kvm_ioeventfd io = {
-		.addr = POST_PORT,
-		.len = 1,
-		.flags = KVM_IOEVENTFD_FLAG_PIO,
+	    .addr = POST_PORT,
+	    .len = 1,
+	    .flags = KVM_IOEVENTFD_FLAG_PIO,
 	};
 
 	vm->post_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -96,7 +93,7 @@ static void absorb_post_port(struct vm *vm)
 
 static int create_platform(struct vm *vm)
 {
-	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
 
 	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR) < 0)
 		return set_error("KVM_SET_TSS_ADDR: %s", strerror(errno));
@@ -138,10 +135,10 @@ int vm_map_memory(struct vm *vm)
 {
 	for (unsigned int i = 0; i < vm->mem.nr; i++) {
 		struct kvm_userspace_memory_region r = {
-			.slot = i,
-			.guest_phys_addr = vm->mem.region[i].gpa,
-			.memory_size = vm->mem.region[i].size,
-			.userspace_addr = (uintptr_t)vm->mem.region[i].hva,
+		    .slot = i,
+		    .guest_phys_addr = vm->mem.region[i].gpa,
+		    .memory_size = vm->mem.region[i].size,
+		    .userspace_addr = (uintptr_t)vm->mem.region[i].hva,
 		};
 
 		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
@@ -153,7 +150,7 @@ int vm_map_memory(struct vm *vm)
 void vm_set_irq(void *opaque, uint32_t gsi, int level)
 {
 	struct vm *vm = opaque;
-	struct kvm_irq_level irq = { .irq = gsi, .level = level };
+	struct kvm_irq_level irq = {.irq = gsi, .level = level};
 
 	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0)
 		vmm_log("KVM_IRQ_LINE %u: %s", gsi, strerror(errno));

@@ -21,9 +21,9 @@
 
 /* The process exit status for each way a VM can end (see README). */
 #define VMM_EXIT_POWEROFF 0
-#define VMM_EXIT_ERROR    1
-#define VMM_EXIT_RESET    2
-#define VMM_EXIT_SIGNAL   128 /* plus the signal number */
+#define VMM_EXIT_ERROR	  1
+#define VMM_EXIT_RESET	  2
+#define VMM_EXIT_SIGNAL	  128 /* plus the signal number */
 
 struct vm;
 

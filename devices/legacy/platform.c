@@ -22,7 +22,7 @@ static void i8042_write(void *opaque, uint64_t offset, const uint8_t *data, uint
 		ev->reset(ev->opaque);
 }
 
-const struct io_dev_ops i8042_ops = { .read = i8042_read, .write = i8042_write };
+const struct io_dev_ops i8042_ops = {.read = i8042_read, .write = i8042_write};
 
 static void debug_port_write(void *opaque, uint64_t offset, const uint8_t *data, uint32_t len)
 {
@@ -35,10 +35,10 @@ static void debug_port_write(void *opaque, uint64_t offset, const uint8_t *data,
 		ev->boot_marker(ev->opaque);
 }
 
-const struct io_dev_ops debug_port_ops = { .write = debug_port_write };
+const struct io_dev_ops debug_port_ops = {.write = debug_port_write};
 
 /* Port 0x80 is Linux's I/O delay: writes are the whole point, nothing happens. */
-const struct io_dev_ops post_port_ops = { .read = i8042_read };
+const struct io_dev_ops post_port_ops = {.read = i8042_read};
 
 static uint8_t to_bcd(int v)
 {
@@ -88,7 +88,7 @@ static void cmos_write(void *opaque, uint64_t offset, const uint8_t *data, uint3
 		c->ram[c->index] = data[0];
 }
 
-const struct io_dev_ops cmos_ops = { .read = cmos_read, .write = cmos_write };
+const struct io_dev_ops cmos_ops = {.read = cmos_read, .write = cmos_write};
 
 static void power_write(void *opaque, uint64_t offset, const uint8_t *data, uint32_t len)
 {
@@ -102,10 +102,10 @@ static void power_write(void *opaque, uint64_t offset, const uint8_t *data, uint
 		ev->poweroff(ev->opaque);
 }
 
-const struct io_dev_ops power_ops = { .read = i8042_read, .write = power_write };
+const struct io_dev_ops power_ops = {.read = i8042_read, .write = power_write};
 
-int platform_devices_register(struct io_bus *pio, struct io_bus *mmio,
-			      const struct vm_events *ev, struct cmos *cmos)
+int platform_devices_register(struct io_bus *pio, struct io_bus *mmio, const struct vm_events *ev,
+			      struct cmos *cmos)
 {
 	void *evp = (void *)ev;
 

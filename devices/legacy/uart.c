@@ -8,35 +8,35 @@
 
 /* Register offsets and bits, as in the 16550A data sheet. */
 #define RBR_THR 0
-#define IER     1
+#define IER	1
 #define IIR_FCR 2
-#define LCR     3
-#define MCR     4
-#define LSR     5
-#define MSR     6
-#define SCR     7
+#define LCR	3
+#define MCR	4
+#define LSR	5
+#define MSR	6
+#define SCR	7
 
-#define IER_RDI  0x01
-#define IER_THRI 0x02
-#define IIR_NONE 0x01
-#define IIR_THRI 0x02
-#define IIR_RDI  0x04
-#define IIR_FIFO 0xc0
+#define IER_RDI		0x01
+#define IER_THRI	0x02
+#define IIR_NONE	0x01
+#define IIR_THRI	0x02
+#define IIR_RDI		0x04
+#define IIR_FIFO	0xc0
 #define FCR_FIFO_ENABLE 0x01
-#define FCR_CLEAR_RX    0x02
-#define LCR_DLAB 0x80
-#define MCR_DTR  0x01
-#define MCR_RTS  0x02
-#define MCR_OUT1 0x04
-#define MCR_OUT2 0x08
-#define MCR_LOOP 0x10
-#define LSR_DR   0x01
-#define LSR_THRE 0x20
-#define LSR_TEMT 0x40
-#define MSR_CTS  0x10
-#define MSR_DSR  0x20
-#define MSR_RI   0x40
-#define MSR_DCD  0x80
+#define FCR_CLEAR_RX	0x02
+#define LCR_DLAB	0x80
+#define MCR_DTR		0x01
+#define MCR_RTS		0x02
+#define MCR_OUT1	0x04
+#define MCR_OUT2	0x08
+#define MCR_LOOP	0x10
+#define LSR_DR		0x01
+#define LSR_THRE	0x20
+#define LSR_TEMT	0x40
+#define MSR_CTS		0x10
+#define MSR_DSR		0x20
+#define MSR_RI		0x40
+#define MSR_DCD		0x80
 
 void uart_init(struct uart *u, const struct irq_line *irq, int out_fd, int space_efd)
 {
@@ -134,26 +134,19 @@ static uint8_t uart_read_reg(struct uart *u, uint64_t reg)
 	uint8_t iir;
 
 	switch (reg) {
-	case RBR_THR:
-		return (u->lcr & LCR_DLAB) ? u->dll : rx_pop(u);
-	case IER:
-		return (u->lcr & LCR_DLAB) ? u->dlm : u->ier;
+	case RBR_THR: return (u->lcr & LCR_DLAB) ? u->dll : rx_pop(u);
+	case IER: return (u->lcr & LCR_DLAB) ? u->dlm : u->ier;
 	case IIR_FCR:
 		iir = uart_iir(u);
 		/* Reading IIR acknowledges a transmitter-empty interrupt. */
 		if ((iir & 0x0f) == IIR_THRI)
 			u->thri_pending = false;
 		return iir;
-	case LCR:
-		return u->lcr;
-	case MCR:
-		return u->mcr;
-	case LSR:
-		return LSR_THRE | LSR_TEMT | (u->rx_count ? LSR_DR : 0);
-	case MSR:
-		return uart_msr(u);
-	default:
-		return u->scr;
+	case LCR: return u->lcr;
+	case MCR: return u->mcr;
+	case LSR: return LSR_THRE | LSR_TEMT | (u->rx_count ? LSR_DR : 0);
+	case MSR: return uart_msr(u);
+	default: return u->scr;
 	}
 }
 
@@ -184,17 +177,10 @@ static void uart_write_reg(struct uart *u, uint64_t reg, uint8_t val)
 			u->rx_count = 0;
 		}
 		break;
-	case LCR:
-		u->lcr = val;
-		break;
-	case MCR:
-		u->mcr = val & 0x1f;
-		break;
-	case SCR:
-		u->scr = val;
-		break;
-	default: /* LSR and MSR are read-only */
-		break;
+	case LCR: u->lcr = val; break;
+	case MCR: u->mcr = val & 0x1f; break;
+	case SCR: u->scr = val; break;
+	default: /* LSR and MSR are read-only */ break;
 	}
 }
 
@@ -221,8 +207,8 @@ static void uart_write(void *opaque, uint64_t offset, const uint8_t *data, uint3
 }
 
 const struct io_dev_ops uart_ops = {
-	.read = uart_read,
-	.write = uart_write,
+    .read = uart_read,
+    .write = uart_write,
 };
 
 size_t uart_rx_space(struct uart *u)

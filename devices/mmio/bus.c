@@ -6,8 +6,8 @@
 #include "core/error.h"
 #include "core/util.h"
 
-int io_bus_register(struct io_bus *bus, uint64_t base, uint64_t len,
-		    const struct io_dev_ops *ops, void *opaque)
+int io_bus_register(struct io_bus *bus, uint64_t base, uint64_t len, const struct io_dev_ops *ops,
+		    void *opaque)
 {
 	uint64_t end;
 	unsigned int pos = 0;
@@ -17,10 +17,10 @@ int io_bus_register(struct io_bus *bus, uint64_t base, uint64_t len,
 				 (unsigned long long)base, (unsigned long long)len);
 	while (pos < bus->nr && bus->ranges[pos].base < base)
 		pos++;
-	if ((pos < bus->nr && ranges_overlap(base, len, bus->ranges[pos].base,
-					     bus->ranges[pos].len)) ||
-	    (pos > 0 && ranges_overlap(base, len, bus->ranges[pos - 1].base,
-				       bus->ranges[pos - 1].len)))
+	if ((pos < bus->nr &&
+	     ranges_overlap(base, len, bus->ranges[pos].base, bus->ranges[pos].len)) ||
+	    (pos > 0 &&
+	     ranges_overlap(base, len, bus->ranges[pos - 1].base, bus->ranges[pos - 1].len)))
 		return set_error("%s: device range 0x%llx+0x%llx overlaps another", bus->name,
 				 (unsigned long long)base, (unsigned long long)len);
 	if (bus->nr == bus->cap) {
@@ -33,7 +33,7 @@ int io_bus_register(struct io_bus *bus, uint64_t base, uint64_t len,
 		bus->cap = cap;
 	}
 	memmove(&bus->ranges[pos + 1], &bus->ranges[pos], (bus->nr - pos) * sizeof(*bus->ranges));
-	bus->ranges[pos] = (struct io_range){ base, len, ops, opaque };
+	bus->ranges[pos] = (struct io_range){base, len, ops, opaque};
 	bus->nr++;
 	return 0;
 }

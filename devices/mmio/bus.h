@@ -30,8 +30,8 @@ struct io_bus {
 	unsigned int cap;
 };
 
-int io_bus_register(struct io_bus *bus, uint64_t base, uint64_t len,
-		    const struct io_dev_ops *ops, void *opaque);
+int io_bus_register(struct io_bus *bus, uint64_t base, uint64_t len, const struct io_dev_ops *ops,
+		    void *opaque);
 bool io_bus_access(const struct io_bus *bus, uint64_t addr, uint8_t *data, uint32_t len,
 		   bool is_write);
 void io_bus_free(struct io_bus *bus);

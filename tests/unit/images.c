@@ -50,14 +50,14 @@ void elf_image_build(struct test_image *img, uint64_t entry, const struct test_s
 
 		ck_assert_uint_le(off + segs[i].filesz, TEST_IMAGE_MAX);
 		*ph = (Elf64_Phdr){
-			.p_type = segs[i].type,
-			.p_flags = PF_R | PF_X,
-			.p_offset = off,
-			.p_vaddr = 0xffffffff80000000ULL + segs[i].paddr,
-			.p_paddr = segs[i].paddr,
-			.p_filesz = segs[i].filesz,
-			.p_memsz = segs[i].memsz,
-			.p_align = 16,
+		    .p_type = segs[i].type,
+		    .p_flags = PF_R | PF_X,
+		    .p_offset = off,
+		    .p_vaddr = 0xffffffff80000000ULL + segs[i].paddr,
+		    .p_paddr = segs[i].paddr,
+		    .p_filesz = segs[i].filesz,
+		    .p_memsz = segs[i].memsz,
+		    .p_align = 16,
 		};
 		for (uint64_t j = 0; j < segs[i].filesz; j++)
 			img->data[off + j] = (uint8_t)(0x11 * (i + 1) + j % 0xef + 1);

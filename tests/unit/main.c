@@ -5,8 +5,7 @@
 #include "tests/unit/suites.h"
 
 static Suite *(*const suites[])(void) = {
-	cli_suite, memory_suite, boot_suite,    loader_suite,
-	fdt_suite, mptable_suite, devices_suite,
+    cli_suite, memory_suite, boot_suite, loader_suite, fdt_suite, mptable_suite, devices_suite,
 };
 
 int main(void)

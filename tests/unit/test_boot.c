@@ -17,18 +17,18 @@
 #define TEST_CMDLINE "console=ttyS0 reboot=k panic=-1 quiet"
 
 /* Page-table entry bits (SDM vol. 3, 4.5). */
-#define PTE_P    0x1ULL
-#define PTE_RW   0x2ULL
-#define PTE_PS   0x80ULL
+#define PTE_P	 0x1ULL
+#define PTE_RW	 0x2ULL
+#define PTE_PS	 0x80ULL
 #define PTE_ADDR 0x000ffffffffff000ULL
 
 /* Segment descriptor bits (SDM vol. 3, 3.4.5). */
 #define DESC_CODE BIT(43)
-#define DESC_S    BIT(44)
-#define DESC_P    BIT(47)
-#define DESC_L    BIT(53)
-#define DESC_DB   BIT(54)
-#define DESC_G    BIT(55)
+#define DESC_S	  BIT(44)
+#define DESC_P	  BIT(47)
+#define DESC_L	  BIT(53)
+#define DESC_DB	  BIT(54)
+#define DESC_G	  BIT(55)
 
 static struct guest_mem mem;
 static struct test_image elf;
@@ -40,8 +40,8 @@ static int dtb_size;
 /* 32 MiB of guest RAM, an ELF kernel at 16 MiB, a one-CPU device tree and a seed. */
 static void boot_fixture_setup(void)
 {
-	const struct test_segment seg = { PT_LOAD, KERNEL_ADDR, 0x1000, 0x2000 };
-	struct fdt_desc desc = { .ncpus = 1, .power_off = 1 };
+	const struct test_segment seg = {PT_LOAD, KERNEL_ADDR, 0x1000, 0x2000};
+	struct fdt_desc desc = {.ncpus = 1, .power_off = 1};
 
 	ck_assert_msg(guest_mem_alloc(&mem, 32 * MiB) == 0, "%s", last_error());
 	elf_image_build(&elf, KERNEL_ADDR, &seg, 1);
@@ -60,13 +60,13 @@ static void boot_fixture_teardown(void)
 static struct boot_setup full_setup(void)
 {
 	return (struct boot_setup){
-		.kernel = &kernel,
-		.cmdline = TEST_CMDLINE,
-		.initrd_addr = 0x1f00000,
-		.initrd_size = 0x12345,
-		.dtb = dtb,
-		.dtb_size = (size_t)dtb_size,
-		.rng_seed = seed,
+	    .kernel = &kernel,
+	    .cmdline = TEST_CMDLINE,
+	    .initrd_addr = 0x1f00000,
+	    .initrd_size = 0x12345,
+	    .dtb = dtb,
+	    .dtb_size = (size_t)dtb_size,
+	    .rng_seed = seed,
 	};
 }
 
@@ -139,7 +139,7 @@ END_TEST
 /* Sorted, disjoint, and nothing (RAM or reserved) claims the MMIO hole. */
 START_TEST(e820_never_covers_hole)
 {
-	static const uint64_t sizes[] = { 16 * MiB, 3 * GiB, 3 * GiB + 4 * KiB, 6 * GiB, 1ULL << 40 };
+	static const uint64_t sizes[] = {16 * MiB, 3 * GiB, 3 * GiB + 4 * KiB, 6 * GiB, 1ULL << 40};
 	struct boot_e820_entry t[8];
 
 	for (unsigned int s = 0; s < ARRAY_SIZE(sizes); s++) {
@@ -176,7 +176,7 @@ END_TEST
 
 START_TEST(cmdline_joins_parts)
 {
-	const char *const parts[] = { "console=ttyS0", "quiet", "init=/init" };
+	const char *const parts[] = {"console=ttyS0", "quiet", "init=/init"};
 	char out[64];
 
 	ck_assert_int_eq(cmdline_build(out, sizeof(out), parts, 3), 0);
@@ -188,8 +188,8 @@ END_TEST
 
 START_TEST(cmdline_skips_missing_parts)
 {
-	const char *const parts[] = { NULL, "a", "", "b", NULL, "" };
-	const char *const none[] = { NULL, "" };
+	const char *const parts[] = {NULL, "a", "", "b", NULL, ""};
+	const char *const none[] = {NULL, ""};
 	char out[16];
 
 	ck_assert_int_eq(cmdline_build(out, sizeof(out), parts, 6), 0);
@@ -209,7 +209,7 @@ END_TEST
  */
 START_TEST(cmdline_exact_fit)
 {
-	const char *const parts[] = { "abc", "de" };
+	const char *const parts[] = {"abc", "de"};
 	char *out = malloc(7);
 
 	ck_assert_int_eq(cmdline_build(out, 7, parts, 2), 0);
@@ -220,8 +220,8 @@ END_TEST
 
 START_TEST(cmdline_one_byte_short_refused)
 {
-	const char *const parts[] = { "abc", "de" };
-	const char *const one[] = { "abcd" };
+	const char *const parts[] = {"abc", "de"};
+	const char *const one[] = {"abcd"};
 	char *out = malloc(6);
 
 	ck_assert_fails_with(cmdline_build(out, 6, parts, 2), "too long");
@@ -235,7 +235,7 @@ END_TEST
 
 START_TEST(cmdline_empty_buffer)
 {
-	const char *const parts[] = { "a" };
+	const char *const parts[] = {"a"};
 	char out[1];
 
 	ck_assert_fails_with(cmdline_build(out, 0, parts, 1), "empty");
@@ -495,9 +495,9 @@ END_TEST
 
 START_TEST(page_tables_identity)
 {
-	static const uint64_t va[] = { 0, BOOT_PARAMS_ADDR, KERNEL_ADDR + 0x123, 0x3fffffff,
-				       0x40000000, MMIO_HOLE_START - 1, IOAPIC_ADDR + 0x10,
-				       0xffffffff };
+	static const uint64_t va[] = {
+	    0,		BOOT_PARAMS_ADDR,    KERNEL_ADDR + 0x123, 0x3fffffff,
+	    0x40000000, MMIO_HOLE_START - 1, IOAPIC_ADDR + 0x10,  0xffffffff};
 	struct boot_setup bs = full_setup();
 
 	ck_assert_int_eq(boot_write(&mem, &bs), 0);

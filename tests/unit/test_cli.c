@@ -10,7 +10,7 @@
 static struct vmm_config cfg;
 
 /* cli_parse() on "vmm" followed by the given arguments. */
-#define PARSE(...) parse_args((const char *[]){ "vmm", __VA_ARGS__, NULL })
+#define PARSE(...) parse_args((const char *[]){"vmm", __VA_ARGS__, NULL})
 
 static int parse_args(const char **argv)
 {
@@ -243,7 +243,7 @@ END_TEST
 
 START_TEST(disk_too_many)
 {
-	const char *argv[3 + 2 * (VMM_MAX_DISKS + 1) + 1] = { "vmm", "--kernel", "k" };
+	const char *argv[3 + 2 * (VMM_MAX_DISKS + 1) + 1] = {"vmm", "--kernel", "k"};
 	char names[VMM_MAX_DISKS + 1][16];
 	int argc = 3;
 
@@ -270,8 +270,10 @@ END_TEST
 
 START_TEST(unknown_option)
 {
-	ck_assert_fails_with(PARSE("--kernel", "k", "--frobnicate"), "unknown option '--frobnicate'");
-	ck_assert_fails_with(PARSE("--kernel", "k", "--mem-size=1G"), "unknown option '--mem-size=1G'");
+	ck_assert_fails_with(PARSE("--kernel", "k", "--frobnicate"),
+			     "unknown option '--frobnicate'");
+	ck_assert_fails_with(PARSE("--kernel", "k", "--mem-size=1G"),
+			     "unknown option '--mem-size=1G'");
 	ck_assert_fails_with(PARSE("vmlinux"), "unknown option 'vmlinux'");
 	ck_assert_fails_with(PARSE("-k", "vmlinux"), "unknown option '-k'");
 	ck_assert_fails_with(PARSE("--"), "unknown option '--'");
@@ -298,7 +300,7 @@ END_TEST
 START_TEST(no_kernel)
 {
 	ck_assert_fails_with(PARSE("--mem", "512M"), "no kernel");
-	ck_assert_fails_with(parse_args((const char *[]){ "vmm", NULL }), "no kernel");
+	ck_assert_fails_with(parse_args((const char *[]){"vmm", NULL}), "no kernel");
 }
 END_TEST
 

@@ -43,15 +43,15 @@ static void rec_write(void *opaque, uint64_t offset, const uint8_t *data, uint32
 	memcpy(r->data, data, MIN(len, sizeof(r->data)));
 }
 
-static const struct io_dev_ops rec_ops = { .read = rec_read, .write = rec_write };
+static const struct io_dev_ops rec_ops = {.read = rec_read, .write = rec_write};
 
 static struct io_bus bus;
 static struct recorder rec;
 
 static void bus_setup(void)
 {
-	bus = (struct io_bus){ .name = "testbus" };
-	rec = (struct recorder){ .fill = 0x5a };
+	bus = (struct io_bus){.name = "testbus"};
+	rec = (struct recorder){.fill = 0x5a};
 	ck_assert_int_eq(io_bus_register(&bus, 0x100, 0x10, &rec_ops, &rec), 0);
 }
 
@@ -62,7 +62,7 @@ static void bus_teardown(void)
 
 START_TEST(bus_dispatch_with_offset)
 {
-	uint8_t w[2] = { 0x12, 0x34 }, r[4] = { 0 };
+	uint8_t w[2] = {0x12, 0x34}, r[4] = {0};
 
 	ck_assert(io_bus_access(&bus, 0x105, w, 2, true));
 	ck_assert_uint_eq(rec.writes, 1);
@@ -80,7 +80,7 @@ END_TEST
 
 START_TEST(bus_overlap_refused)
 {
-	struct recorder other = { 0 };
+	struct recorder other = {0};
 
 	ck_assert_fails_with(io_bus_register(&bus, 0x10f, 2, &rec_ops, &other), "overlaps");
 	ck_assert_error("testbus");
@@ -110,7 +110,7 @@ END_TEST
 
 START_TEST(bus_unmapped)
 {
-	uint8_t r[4] = { 0 }, w = 1;
+	uint8_t r[4] = {0}, w = 1;
 
 	ck_assert(!io_bus_access(&bus, 0x110, r, 4, false));
 	ck_assert_mem_eq(r, "\xff\xff\xff\xff", 4);
@@ -123,7 +123,7 @@ END_TEST
 /* An access that starts inside a device but runs past its end reaches no one. */
 START_TEST(bus_straddling_end)
 {
-	uint8_t r[4] = { 0 }, w[4] = { 1, 2, 3, 4 };
+	uint8_t r[4] = {0}, w[4] = {1, 2, 3, 4};
 
 	ck_assert(!io_bus_access(&bus, 0x10e, r, 4, false));
 	ck_assert_mem_eq(r, "\xff\xff\xff\xff", 4);
@@ -135,8 +135,8 @@ END_TEST
 
 START_TEST(bus_device_without_read)
 {
-	static const struct io_dev_ops write_only = { .write = rec_write };
-	uint8_t r[2] = { 0 };
+	static const struct io_dev_ops write_only = {.write = rec_write};
+	uint8_t r[2] = {0};
 
 	ck_assert_int_eq(io_bus_register(&bus, 0x200, 2, &write_only, &rec), 0);
 	ck_assert(io_bus_access(&bus, 0x200, r, 2, false));
@@ -150,15 +150,15 @@ END_TEST
 START_TEST(bus_many_ranges)
 {
 	static struct recorder recs[MANY];
-	struct io_bus many = { .name = "many" };
+	struct io_bus many = {.name = "many"};
 	uint8_t b;
 
 	for (unsigned int n = 0; n < MANY; n++) {
 		unsigned int i = (n * 37) % MANY;
 
-		recs[i] = (struct recorder){ .fill = (uint8_t)i };
-		ck_assert_int_eq(io_bus_register(&many, 0x1000 + i * 0x100, 0x10, &rec_ops, &recs[i]),
-				 0);
+		recs[i] = (struct recorder){.fill = (uint8_t)i};
+		ck_assert_int_eq(
+		    io_bus_register(&many, 0x1000 + i * 0x100, 0x10, &rec_ops, &recs[i]), 0);
 	}
 	ck_assert_uint_eq(many.nr, MANY);
 	for (unsigned int i = 1; i < MANY; i++)
@@ -219,7 +219,7 @@ static int out_pipe[2];
 
 static void uart_setup(void)
 {
-	struct irq_line line = { log_irq, &irq, UART_COM1_IRQ };
+	struct irq_line line = {log_irq, &irq, UART_COM1_IRQ};
 
 	memset(&irq, 0, sizeof(irq));
 	ck_assert_int_eq(pipe2(out_pipe, O_NONBLOCK), 0);
@@ -265,7 +265,7 @@ START_TEST(uart_transmits)
 	out(THR, 'h');
 	out(THR, 'i');
 	ck_assert_str_eq(sent(), "hi");
-	ck_assert_uint_eq(in(LSR) & 0x60, 0x60); /* THRE and TEMT: always ready */
+	ck_assert_uint_eq(in(LSR)&0x60, 0x60); /* THRE and TEMT: always ready */
 	ck_assert_uint_eq(irq.raises, 0);
 }
 END_TEST
@@ -273,7 +273,7 @@ END_TEST
 /* Through the port bus, as a vCPU's OUT to 0x3f8 arrives. */
 START_TEST(uart_on_port_bus)
 {
-	struct io_bus pio = { .name = "pio" };
+	struct io_bus pio = {.name = "pio"};
 	uint8_t c = '!';
 
 	ck_assert_int_eq(io_bus_register(&pio, UART_COM1_BASE, UART_NR_REGS, &uart_ops, &uart), 0);
@@ -300,49 +300,49 @@ END_TEST
 START_TEST(uart_loopback_modem_status)
 {
 	out(MCR, 0x1a);
-	ck_assert_uint_eq(in(MSR) & 0xf0, 0x90);
+	ck_assert_uint_eq(in(MSR)&0xf0, 0x90);
 	out(MCR, 0x1f);
-	ck_assert_uint_eq(in(MSR) & 0xf0, 0xf0);
+	ck_assert_uint_eq(in(MSR)&0xf0, 0xf0);
 	out(MCR, 0x10);
-	ck_assert_uint_eq(in(MSR) & 0xf0, 0x00);
+	ck_assert_uint_eq(in(MSR)&0xf0, 0x00);
 	out(MCR, 0x0b); /* out of loopback: a cable with everyone present */
-	ck_assert_uint_eq(in(MSR) & 0xb0, 0xb0);
+	ck_assert_uint_eq(in(MSR)&0xb0, 0xb0);
 }
 END_TEST
 
 START_TEST(uart_loopback_data)
 {
 	out(MCR, 0x1a);
-	ck_assert_uint_eq(in(LSR) & 0x01, 0);
+	ck_assert_uint_eq(in(LSR)&0x01, 0);
 	out(THR, 'Z');
-	ck_assert_uint_eq(in(LSR) & 0x01, 0x01);
+	ck_assert_uint_eq(in(LSR)&0x01, 0x01);
 	ck_assert_uint_eq(in(RBR), 'Z');
-	ck_assert_uint_eq(in(LSR) & 0x01, 0);
+	ck_assert_uint_eq(in(LSR)&0x01, 0);
 	ck_assert_str_eq(sent(), "");
 }
 END_TEST
 
 START_TEST(uart_fifo_bits)
 {
-	ck_assert_uint_eq(in(IIR) & 0xc0, 0);
+	ck_assert_uint_eq(in(IIR)&0xc0, 0);
 	out(FCR, 0x01);
-	ck_assert_uint_eq(in(IIR) & 0xc0, 0xc0);
-	ck_assert_uint_eq(in(IIR) & 0x0f, 0x01); /* and still no interrupt pending */
+	ck_assert_uint_eq(in(IIR)&0xc0, 0xc0);
+	ck_assert_uint_eq(in(IIR)&0x0f, 0x01); /* and still no interrupt pending */
 	out(FCR, 0x00);
-	ck_assert_uint_eq(in(IIR) & 0xc0, 0);
+	ck_assert_uint_eq(in(IIR)&0xc0, 0);
 }
 END_TEST
 
 START_TEST(uart_thri)
 {
-	ck_assert_uint_eq(in(IIR) & 0x0f, 0x01);
+	ck_assert_uint_eq(in(IIR)&0x0f, 0x01);
 	out(IER, 0x02);
 	ck_assert_int_eq(irq.level, 1);
 	ck_assert_uint_eq(irq.raises, 1);
 	ck_assert_uint_eq(irq.gsi, UART_COM1_IRQ);
-	ck_assert_uint_eq(in(IIR) & 0x0f, 0x02);
+	ck_assert_uint_eq(in(IIR)&0x0f, 0x02);
 	ck_assert_int_eq(irq.level, 0);
-	ck_assert_uint_eq(in(IIR) & 0x0f, 0x01); /* the read acknowledged it */
+	ck_assert_uint_eq(in(IIR)&0x0f, 0x01); /* the read acknowledged it */
 	/* Sending a byte empties the THR again: a new interrupt. */
 	out(THR, 'x');
 	ck_assert_int_eq(irq.level, 1);
@@ -355,18 +355,18 @@ END_TEST
 START_TEST(uart_receive_interrupt)
 {
 	ck_assert_uint_eq(uart_receive(&uart, (const uint8_t *)"abc", 3), 3);
-	ck_assert_uint_eq(in(LSR) & 0x01, 0x01);
+	ck_assert_uint_eq(in(LSR)&0x01, 0x01);
 	ck_assert_uint_eq(irq.raises, 0); /* not enabled yet */
 	out(IER, 0x01);
 	ck_assert_int_eq(irq.level, 1);
-	ck_assert_uint_eq(in(IIR) & 0x0f, 0x04);
+	ck_assert_uint_eq(in(IIR)&0x0f, 0x04);
 	ck_assert_uint_eq(in(RBR), 'a');
 	ck_assert_uint_eq(in(RBR), 'b');
 	ck_assert_int_eq(irq.level, 1);
 	ck_assert_uint_eq(in(RBR), 'c');
 	ck_assert_int_eq(irq.level, 0);
-	ck_assert_uint_eq(in(LSR) & 0x01, 0);
-	ck_assert_uint_eq(in(IIR) & 0x0f, 0x01);
+	ck_assert_uint_eq(in(LSR)&0x01, 0);
+	ck_assert_uint_eq(in(IIR)&0x0f, 0x01);
 	ck_assert_uint_eq(irq.raises, 1);
 }
 END_TEST
@@ -418,7 +418,7 @@ START_TEST(uart_receive_buffer_full)
 	for (unsigned int i = 1; i < UART_RX_SIZE; i++)
 		ck_assert_uint_eq(in(RBR), (uint8_t)i);
 	ck_assert_uint_eq(in(RBR), 0xaa);
-	ck_assert_uint_eq(in(LSR) & 0x01, 0);
+	ck_assert_uint_eq(in(LSR)&0x01, 0);
 }
 END_TEST
 
@@ -458,7 +458,7 @@ START_TEST(uart_space_signalled_on_fifo_clear)
 	ck_assert_uint_eq(uart_receive(&uart, data, sizeof(data)), UART_RX_SIZE);
 	out(FCR, 0x03); /* enable and clear the receive FIFO */
 	ck_assert_uint_eq(uart_rx_space(&uart), UART_RX_SIZE);
-	ck_assert_uint_eq(in(LSR) & 0x01, 0);
+	ck_assert_uint_eq(in(LSR)&0x01, 0);
 	ck_assert_msg(efd_count(efd) != 0, "clearing a full receive FIFO did not signal space_efd");
 	close(efd);
 }
@@ -466,15 +466,15 @@ END_TEST
 
 /* ---- console escape ---- */
 
-static enum console_action filter(struct console_escape *esc, const char *s, size_t len,
-				  char *o, size_t *olen)
+static enum console_action filter(struct console_escape *esc, const char *s, size_t len, char *o,
+				  size_t *olen)
 {
 	return console_filter(esc, (const uint8_t *)s, len, (uint8_t *)o, olen);
 }
 
 START_TEST(console_plain_bytes)
 {
-	struct console_escape esc = { 0 };
+	struct console_escape esc = {0};
 	char o[16];
 	size_t n = 99;
 
@@ -488,14 +488,14 @@ END_TEST
 
 START_TEST(console_quit)
 {
-	struct console_escape esc = { 0 };
+	struct console_escape esc = {0};
 	char o[16];
 	size_t n = 99;
 
 	ck_assert_int_eq(filter(&esc, "ab\x01xcd", 6, o, &n), CONSOLE_QUIT);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_mem_eq(o, "ab", 2);
-	esc = (struct console_escape){ 0 };
+	esc = (struct console_escape){0};
 	ck_assert_int_eq(filter(&esc, "\x01X", 2, o, &n), CONSOLE_QUIT);
 	ck_assert_uint_eq(n, 0);
 }
@@ -503,7 +503,7 @@ END_TEST
 
 START_TEST(console_escaped_escape)
 {
-	struct console_escape esc = { 0 };
+	struct console_escape esc = {0};
 	char o[16];
 	size_t n = 99;
 
@@ -516,7 +516,7 @@ END_TEST
 
 START_TEST(console_escape_other_dropped)
 {
-	struct console_escape esc = { 0 };
+	struct console_escape esc = {0};
 	char o[16];
 	size_t n = 99;
 
@@ -531,7 +531,7 @@ END_TEST
 
 START_TEST(console_escape_split)
 {
-	struct console_escape esc = { 0 };
+	struct console_escape esc = {0};
 	char o[16];
 	size_t n = 99;
 
@@ -541,7 +541,7 @@ START_TEST(console_escape_split)
 	ck_assert_int_eq(filter(&esc, "x", 1, o, &n), CONSOLE_QUIT);
 	ck_assert_uint_eq(n, 0);
 
-	esc = (struct console_escape){ 0 };
+	esc = (struct console_escape){0};
 	ck_assert_int_eq(filter(&esc, "\x01", 1, o, &n), CONSOLE_NONE);
 	ck_assert_uint_eq(n, 0);
 	ck_assert_int_eq(filter(&esc, "\x01y", 2, o, &n), CONSOLE_NONE);
@@ -580,7 +580,7 @@ static void ev_marker(void *opaque)
 	((struct event_log *)opaque)->markers++;
 }
 
-static const struct vm_events events = { &evlog, ev_poweroff, ev_reset, ev_test_exit, ev_marker };
+static const struct vm_events events = {&evlog, ev_poweroff, ev_reset, ev_test_exit, ev_marker};
 static struct io_bus pio, mmio;
 static struct cmos cmos;
 
@@ -588,8 +588,8 @@ static void platform_setup(void)
 {
 	memset(&evlog, 0, sizeof(evlog));
 	evlog.status = -1;
-	pio = (struct io_bus){ .name = "pio" };
-	mmio = (struct io_bus){ .name = "mmio" };
+	pio = (struct io_bus){.name = "pio"};
+	mmio = (struct io_bus){.name = "mmio"};
 	ck_assert_msg(platform_devices_register(&pio, &mmio, &events, &cmos) == 0, "%s",
 		      last_error());
 }
@@ -658,7 +658,7 @@ END_TEST
 
 static bool mmio_write32(uint64_t addr, uint32_t val)
 {
-	uint8_t b[4] = { val, val >> 8, val >> 16, val >> 24 };
+	uint8_t b[4] = {val, val >> 8, val >> 16, val >> 24};
 
 	return io_bus_access(&mmio, addr, b, 4, true);
 }
@@ -694,8 +694,8 @@ static uint8_t cmos_read(uint8_t index)
 
 START_TEST(cmos_status_b)
 {
-	ck_assert_uint_eq(cmos_read(0x0b), 0x02); /* 24-hour, BCD */
-	ck_assert_uint_eq(cmos_read(0x0a) & 0x80, 0); /* no update in progress */
+	ck_assert_uint_eq(cmos_read(0x0b), 0x02);	 /* 24-hour, BCD */
+	ck_assert_uint_eq(cmos_read(0x0a) & 0x80, 0);	 /* no update in progress */
 	ck_assert_uint_eq(cmos_read(0x0d) & 0x80, 0x80); /* battery good */
 }
 END_TEST

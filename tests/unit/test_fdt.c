@@ -72,14 +72,13 @@ static unsigned int count_subnodes(int parent)
 	unsigned int n = 0;
 	int off;
 
-	fdt_for_each_subnode(off, blob, parent)
-		n++;
+	fdt_for_each_subnode(off, blob, parent) n++;
 	return n;
 }
 
 START_TEST(root_node)
 {
-	struct fdt_desc desc = { .ncpus = 1 };
+	struct fdt_desc desc = {.ncpus = 1};
 
 	build(&desc);
 	ck_assert_str_eq(prop_str(0, "compatible"), "linux,dummy-virt");
@@ -90,7 +89,7 @@ END_TEST
 
 static void assert_cpus(unsigned int ncpus)
 {
-	struct fdt_desc desc = { .ncpus = ncpus };
+	struct fdt_desc desc = {.ncpus = ncpus};
 	char path[32];
 	int cpus;
 
@@ -125,7 +124,7 @@ END_TEST
 
 START_TEST(ioapic_node)
 {
-	struct fdt_desc desc = { .ncpus = 2 };
+	struct fdt_desc desc = {.ncpus = 2};
 	int io, len;
 
 	build(&desc);
@@ -142,7 +141,7 @@ END_TEST
 /* Every device inherits the IO-APIC as its interrupt parent from the root. */
 START_TEST(ioapic_is_interrupt_parent)
 {
-	struct fdt_desc desc = { .ncpus = 1 };
+	struct fdt_desc desc = {.ncpus = 1};
 	uint32_t phandle;
 
 	build(&desc);
@@ -154,7 +153,7 @@ END_TEST
 
 START_TEST(power_off_nodes)
 {
-	struct fdt_desc desc = { .ncpus = 1, .power_off = 1 };
+	struct fdt_desc desc = {.ncpus = 1, .power_off = 1};
 	int syscon, off;
 
 	build(&desc);
@@ -176,7 +175,7 @@ END_TEST
 
 START_TEST(no_power_off_nodes)
 {
-	struct fdt_desc desc = { .ncpus = 1, .power_off = 0 };
+	struct fdt_desc desc = {.ncpus = 1, .power_off = 0};
 
 	build(&desc);
 	ck_assert_int_eq(by_compatible("syscon"), -FDT_ERR_NOTFOUND);
@@ -196,8 +195,8 @@ struct virtio_dev {
 static int add_virtio(void *fdt, void *opaque, uint32_t ioapic)
 {
 	struct virtio_dev *d = opaque;
-	fdt32_t irq[2] = { cpu_to_fdt32(d->irq), cpu_to_fdt32(FDT_IRQ_EDGE_RISING) };
-	fdt64_t reg[2] = { cpu_to_fdt64(d->base), cpu_to_fdt64(0x200) };
+	fdt32_t irq[2] = {cpu_to_fdt32(d->irq), cpu_to_fdt32(FDT_IRQ_EDGE_RISING)};
+	fdt64_t reg[2] = {cpu_to_fdt64(d->base), cpu_to_fdt64(0x200)};
 	char name[32];
 	int err;
 
@@ -214,15 +213,16 @@ static int add_virtio(void *fdt, void *opaque, uint32_t ioapic)
 
 START_TEST(device_callback)
 {
-	struct virtio_dev dev = { .base = VIRTIO_MMIO_BASE, .irq = 16 };
-	struct fdt_desc desc = { .ncpus = 1 };
+	struct virtio_dev dev = {.base = VIRTIO_MMIO_BASE, .irq = 16};
+	struct fdt_desc desc = {.ncpus = 1};
 	const fdt32_t *irq;
 	int off, len;
 
 	ck_assert_int_eq(fdt_add_device(&desc, add_virtio, &dev), 0);
 	build(&desc);
 	ck_assert_uint_eq(dev.calls, 1);
-	ck_assert_uint_eq(dev.ioapic_seen, fdt_get_phandle(blob, by_compatible("intel,ce4100-ioapic")));
+	ck_assert_uint_eq(dev.ioapic_seen,
+			  fdt_get_phandle(blob, by_compatible("intel,ce4100-ioapic")));
 	off = node("/virtio@d0000000");
 	ck_assert_str_eq(prop_str(off, "compatible"), "virtio,mmio");
 	assert_reg(off, 0xd0000000, 0x200);
@@ -244,7 +244,7 @@ static int failing_node(void *fdt, void *opaque, uint32_t ioapic)
 
 START_TEST(device_callback_error)
 {
-	struct fdt_desc desc = { .ncpus = 1 };
+	struct fdt_desc desc = {.ncpus = 1};
 
 	ck_assert_int_eq(fdt_add_device(&desc, failing_node, NULL), 0);
 	ck_assert_fails_with(fdt_build(&desc, blob, sizeof(blob)), "cannot build device tree");
@@ -254,7 +254,7 @@ END_TEST
 
 START_TEST(buffer_too_small)
 {
-	struct fdt_desc desc = { .ncpus = 4, .power_off = 1 };
+	struct fdt_desc desc = {.ncpus = 4, .power_off = 1};
 	int size = build(&desc);
 
 	ck_assert_fails_with(fdt_build(&desc, blob, (size_t)size / 2), "cannot build device tree");
@@ -266,11 +266,11 @@ END_TEST
 START_TEST(max_nodes)
 {
 	static struct virtio_dev devs[FDT_MAX_NODES + 1];
-	struct fdt_desc desc = { .ncpus = 1 };
+	struct fdt_desc desc = {.ncpus = 1};
 	char path[32];
 
 	for (unsigned int i = 0; i < FDT_MAX_NODES; i++) {
-		devs[i] = (struct virtio_dev){ .base = VIRTIO_MMIO_BASE + i * 0x1000, .irq = 5 + i };
+		devs[i] = (struct virtio_dev){.base = VIRTIO_MMIO_BASE + i * 0x1000, .irq = 5 + i};
 		ck_assert_int_eq(fdt_add_device(&desc, add_virtio, &devs[i]), 0);
 	}
 	ck_assert_fails_with(fdt_add_device(&desc, add_virtio, &devs[FDT_MAX_NODES]),

@@ -9,12 +9,12 @@
 #include "tests/unit/images.h"
 #include "tests/unit/suites.h"
 
-#define GUEST_SIZE  (32 * MiB)
-#define SEG0_ADDR   (16 * MiB)
-#define SEG1_ADDR   (18 * MiB)
-#define POISON      0xcc
-#define BZ_PAYLOAD  4096
-#define BZ_SETUP    (5 * 512) /* setup_sects 0 means 4, plus the boot sector */
+#define GUEST_SIZE (32 * MiB)
+#define SEG0_ADDR  (16 * MiB)
+#define SEG1_ADDR  (18 * MiB)
+#define POISON	   0xcc
+#define BZ_PAYLOAD 4096
+#define BZ_SETUP   (5 * 512) /* setup_sects 0 means 4, plus the boot sector */
 
 static struct guest_mem mem;
 static struct test_image img;
@@ -180,7 +180,8 @@ START_TEST(bz_truncated_header)
 	copy = malloc(0x210);
 	memcpy(copy, img.data, 0x210);
 	ck_assert(is_bzimage(copy, 0x210));
-	ck_assert_fails_with(bzimage_parse(copy, 0x210, &info), "truncated inside its setup header");
+	ck_assert_fails_with(bzimage_parse(copy, 0x210, &info),
+			     "truncated inside its setup header");
 	free(copy);
 }
 END_TEST
@@ -231,7 +232,8 @@ START_TEST(bz_init_size_larger_than_memory)
 	bzimage_header(&img)->init_size = 31 * MiB;
 	ck_assert_msg(kernel_load(img.data, img.size, &mem, &k) == 0, "%s", last_error());
 	bzimage_header(&img)->init_size = 31 * MiB + 4096;
-	ck_assert_fails_with(kernel_load(img.data, img.size, &mem, &k), "guest memory is too small");
+	ck_assert_fails_with(kernel_load(img.data, img.size, &mem, &k),
+			     "guest memory is too small");
 	bzimage_header(&img)->init_size = 64 * MiB;
 	ck_assert_fails_with(kernel_load(img.data, img.size, &mem, &k), "kernel needs");
 }
@@ -241,9 +243,9 @@ END_TEST
 
 /* Two PT_LOAD segments around a PT_NOTE whose nonsense must be ignored. */
 static const struct test_segment two_segs[] = {
-	{ PT_LOAD, SEG0_ADDR, 0x800, 0x800 },
-	{ PT_NOTE, 0x10, 0x10, 0x10 },
-	{ PT_LOAD, SEG1_ADDR, 0x100, 0x1000 },
+    {PT_LOAD, SEG0_ADDR, 0x800, 0x800},
+    {PT_NOTE, 0x10, 0x10, 0x10},
+    {PT_LOAD, SEG1_ADDR, 0x100, 0x1000},
 };
 
 static void build_two_segs(uint64_t entry)
@@ -276,7 +278,7 @@ START_TEST(elf_valid)
 	ck_assert_mem_eq(guest(SEG0_ADDR, 0x800), img.data + ph0->p_offset, 0x800);
 	ck_assert_mem_eq(guest(SEG1_ADDR, 0x100), img.data + ph1->p_offset, 0x100);
 	ck_assert(guest_all(SEG1_ADDR + 0x100, 0x1000 - 0x100, 0)); /* bss */
-	ck_assert(guest_all(SEG0_ADDR + 0x800, 0x1000, POISON));     /* untouched */
+	ck_assert(guest_all(SEG0_ADDR + 0x800, 0x1000, POISON));    /* untouched */
 	ck_assert(guest_all(SEG1_ADDR + 0x1000, 0x1000, POISON));
 }
 END_TEST
@@ -456,7 +458,7 @@ END_TEST
 
 START_TEST(kernel_load_junk)
 {
-	static const uint8_t tiny[] = { 0x7f, 'E', 'L' };
+	static const uint8_t tiny[] = {0x7f, 'E', 'L'};
 
 	memset(img.data, 0x5a, 4096);
 	ck_assert_fails_with(kernel_load(img.data, 4096, &mem, &k), "not a Linux kernel");
@@ -468,7 +470,7 @@ END_TEST
 
 static void load_small_elf(void)
 {
-	const struct test_segment seg = { PT_LOAD, SEG0_ADDR, 0x1000, 0x1000 };
+	const struct test_segment seg = {PT_LOAD, SEG0_ADDR, 0x1000, 0x1000};
 
 	elf_image_build(&img, SEG0_ADDR, &seg, 1);
 	ck_assert_int_eq(kernel_load(img.data, img.size, &mem, &k), 0);
@@ -494,7 +496,7 @@ END_TEST
 /* The kernel's initrd_addr_max caps the placement below the end of RAM. */
 START_TEST(initrd_below_addr_max)
 {
-	uint8_t data[100] = { 1, 2, 3 };
+	uint8_t data[100] = {1, 2, 3};
 	uint64_t addr = 0;
 
 	bzimage_build(&img, 0, BZ_PAYLOAD);
@@ -519,8 +521,7 @@ START_TEST(initrd_too_big)
 	ck_assert_uint_eq(addr, SEG0_ADDR + 0x1000);
 	ck_assert_uint_eq(*guest(addr, 1), 0x42);
 	ck_assert_fails_with(initrd_load(data, room + 1, &mem, &k, &addr), "does not fit");
-	ck_assert_fails_with(initrd_load(data, GUEST_SIZE + 4096, &mem, &k, &addr),
-			     "does not fit");
+	ck_assert_fails_with(initrd_load(data, GUEST_SIZE + 4096, &mem, &k, &addr), "does not fit");
 	free(data);
 }
 END_TEST
@@ -566,7 +567,7 @@ END_TEST
 
 START_TEST(file_map_missing)
 {
-	struct file_buf fb = { (uint8_t *)1, 1 };
+	struct file_buf fb = {(uint8_t *)1, 1};
 	char path[32];
 
 	strcpy(path, "/tmp/vmm-unit-XXXXXX");

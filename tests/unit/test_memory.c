@@ -190,7 +190,8 @@ START_TEST(translate_low_region_up_to_hole)
 	fake_big_setup();
 	ck_assert_uint_eq(hva_of(0, 1), FAKE_LOW_HVA);
 	ck_assert_uint_eq(hva_of(MMIO_HOLE_START - 1, 1), FAKE_LOW_HVA + MMIO_HOLE_START - 1);
-	ck_assert_uint_eq(hva_of(MMIO_HOLE_START - 4096, 4096), FAKE_LOW_HVA + MMIO_HOLE_START - 4096);
+	ck_assert_uint_eq(hva_of(MMIO_HOLE_START - 4096, 4096),
+			  FAKE_LOW_HVA + MMIO_HOLE_START - 4096);
 	ck_assert_uint_eq(hva_of(MMIO_HOLE_START - 1, 2), 0);
 }
 END_TEST
@@ -203,7 +204,8 @@ START_TEST(translate_hole_big)
 	ck_assert_uint_eq(hva_of(MMIO_HOLE_END - 1, 1), 0);
 	ck_assert_uint_eq(hva_of(MMIO_HOLE_END - 1, 2), 0);
 	/* Both ends are RAM, but the range in between is not. */
-	ck_assert_uint_eq(hva_of(MMIO_HOLE_START - 4096, MMIO_HOLE_END - MMIO_HOLE_START + 8192), 0);
+	ck_assert_uint_eq(hva_of(MMIO_HOLE_START - 4096, MMIO_HOLE_END - MMIO_HOLE_START + 8192),
+			  0);
 }
 END_TEST
 
@@ -222,7 +224,7 @@ END_TEST
 
 START_TEST(write_copies)
 {
-	static const uint8_t bytes[] = { 1, 2, 3, 4, 5 };
+	static const uint8_t bytes[] = {1, 2, 3, 4, 5};
 
 	ck_assert_int_eq(guest_mem_write(&mem, 0x10000, bytes, sizeof(bytes)), 0);
 	ck_assert_mem_eq(mem.region[0].hva + 0x10000, bytes, sizeof(bytes));
@@ -234,7 +236,7 @@ END_TEST
 /* A refused write names the range and writes none of it. */
 START_TEST(write_outside_ram)
 {
-	static const uint8_t bytes[4] = { 0xaa, 0xbb, 0xcc, 0xdd };
+	static const uint8_t bytes[4] = {0xaa, 0xbb, 0xcc, 0xdd};
 	uint8_t *tail = mem.region[0].hva + SMALL_MEM - 2;
 
 	ck_assert_fails_with(guest_mem_write(&mem, SMALL_MEM - 2, bytes, sizeof(bytes)),

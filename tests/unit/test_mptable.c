@@ -8,15 +8,15 @@
 #include "core/util.h"
 #include "tests/unit/suites.h"
 
-#define MPF_SIZE        16
+#define MPF_SIZE	16
 #define MPC_HEADER_SIZE 44
-#define MP_PROCESSOR    0
-#define MP_BUS          1
-#define MP_IOAPIC       2
-#define MP_INTSRC       3
-#define MP_LINTSRC      4
-#define CPU_EN          0x01
-#define CPU_BP          0x02
+#define MP_PROCESSOR	0
+#define MP_BUS		1
+#define MP_IOAPIC	2
+#define MP_INTSRC	3
+#define MP_LINTSRC	4
+#define CPU_EN		0x01
+#define CPU_BP		0x02
 
 static struct guest_mem mem;
 
@@ -105,11 +105,8 @@ static void summarize_entry(const uint8_t *e, struct mp_summary *s)
 		s->intsrc_pins |= 1U << e[7];
 		ck_assert_uint_eq(e[6], s->ioapic_id);
 		break;
-	case MP_LINTSRC:
-		s->lintsrcs++;
-		break;
-	default:
-		ck_abort_msg("unknown MP entry type %u", e[0]);
+	case MP_LINTSRC: s->lintsrcs++; break;
+	default: ck_abort_msg("unknown MP entry type %u", e[0]);
 	}
 }
 
