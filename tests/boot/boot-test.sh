@@ -31,20 +31,22 @@ expect() {
 	local name=$1 status=$2 rc
 	shift 2
 	rc=$(cat "$logs/$name.rc")
-	local why=""
+	local why="" log="$logs/$name.txt"
+	tr -d '\r' <"$logs/$name.log" >"$log" # the guest's console ends lines with CRLF
 	[ "$rc" = "$status" ] || why="exit status $rc, expected $status"
 	for c in "$@"; do
-		grep -q "vmmtest: PASS $c\$" "$logs/$name.log" || why="${why:+$why; }no PASS $c"
+		grep -q "^vmmtest: PASS $c\$" "$log" || why="${why:+$why; }no PASS $c"
 	done
-	grep -q "vmmtest: summary: [0-9]* checks passed, 0 failed" "$logs/$name.log" ||
+	grep -q "^vmm: guest reached init in [0-9]* ms\$" "$log" || why="${why:+$why; }no boot time"
+	grep -q "^vmmtest: summary: [0-9]* checks passed, 0 failed\$" "$log" ||
 		why="${why:+$why; }a guest check failed"
 	if [ -z "$why" ]; then
 		pass=$((pass + 1))
-		echo "PASS: $name ($(grep -o 'guest reached init in [0-9]* ms' "$logs/$name.log"))"
+		echo "PASS: $name ($(grep -o 'guest reached init in [0-9]* ms' "$log"))"
 	else
 		fail=$((fail + 1))
 		echo "FAIL: $name: $why; last lines of $logs/$name.log:"
-		tail -n 15 "$logs/$name.log" | sed 's/^/    /'
+		tail -n 15 "$log" | sed 's/^/    /'
 	fi
 }
 
