@@ -154,14 +154,21 @@ static int write_boot_info(struct machine *m)
 	return boot_write(&m->vm.mem, &bs);
 }
 
+/* The signals that end the VM; the main thread takes them from a signalfd. */
+static void stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+}
+
+/* Blocked before the vCPU threads start, which unblock only their kick signal. */
 static void block_signals(void)
 {
 	sigset_t set;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
+	stop_signals(&set);
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
@@ -171,10 +178,7 @@ static int open_signalfd(void)
 {
 	sigset_t set;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
+	stop_signals(&set);
 	return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
@@ -220,7 +224,9 @@ static void run_console(struct machine *m)
 					si.ssi_signo == SIGINT ? "interrupted" : "terminated");
 		if (p[2].revents & POLLIN && read(m->uart_space_efd, &count, sizeof(count)) < 0)
 			continue;
-		if (p[3].revents & (POLLIN | POLLHUP))
+		if (p[3].revents & (POLLERR | POLLNVAL))
+			stdin_open = false; /* closed or unusable stdin: run without input */
+		else if (p[3].revents & (POLLIN | POLLHUP))
 			console_input(m, &esc, &stdin_open);
 	}
 	if (sfd >= 0)
