@@ -115,8 +115,9 @@ expect_error "no permission on /dev/kvm" "permission denied" \
 	setpriv --reuid=65534 --regid=65534 --clear-groups $VMM --kernel "$work/tiny.elf"
 
 # The tiny guest: console output, boot marker and test-exit status, on both
-# platform descriptions and with idle application processors.
-for opts in "" "--mptable" "--cpus 4"; do
+# platform descriptions, with the most (idle) application processors, and
+# with RAM split around the MMIO hole.
+for opts in "" "--mptable" "--cpus 32" "--mptable --cpus 32" "--mem 6G"; do
 	name="tiny guest ${opts:-default}"
 	timeout 60 $VMM --kernel "$work/tiny.elf" --mem 32M $opts >"$work/out" 2>"$work/err" </dev/null
 	rc=$?
