@@ -298,7 +298,8 @@ static void report_vcpu_error(struct vcpu *v, const char *what)
 	snprintf(msg, sizeof(msg), "vcpu%u: %s at RIP 0x%llx, instruction bytes: %s%s", v->id, what,
 		 (unsigned long long)regs.rip, bytes,
 		 v->run->exit_reason == KVM_EXIT_INTERNAL_ERROR
-		     ? " (the host KVM cannot run this instruction for the guest)"
+		     ? "; the host's KVM could not emulate it (on an emulating or nested KVM the"
+		       " guest kernel may need clearcpuid=, see kernel-config/README.md)"
 		     : "");
 	vm_request_stop(v->vm, VMM_EXIT_ERROR, msg);
 }
