@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 VMM=./vmm
 K=build/guest
 INITRD=$K/initramfs.cpio
-TIMEOUT=${BOOT_TIMEOUT:-900}
+TIMEOUT=${BOOT_TIMEOUT:-600}
 logs=build/tests/boot
 mkdir -p "$logs"
 rm -f "$logs"/*.log "$logs"/*.rc
@@ -21,6 +21,26 @@ boot() {
 	(
 		timeout -k 10 "$TIMEOUT" $VMM "$@" </dev/null >"$logs/$name.log" 2>&1
 		echo $? >"$logs/$name.rc"
+	) &
+}
+
+# boot_typing NAME INPUT ARGS...: like boot, and once the guest has printed
+# its check summary (its shell comes next), type INPUT on the VMM's stdin.
+boot_typing() {
+	local name=$1 input=$2 fifo="$logs/$1.stdin"
+	shift 2
+	rm -f "$fifo"
+	mkfifo "$fifo"
+	: >"$logs/$name.log"
+	(
+		timeout -k 10 "$TIMEOUT" $VMM "$@" <"$fifo" >"$logs/$name.log" 2>&1
+		echo $? >"$logs/$name.rc"
+	) &
+	local vmm_job=$!
+	(
+		exec 4>"$fifo"
+		tail -n +1 -f --pid="$vmm_job" "$logs/$name.log" | grep -q -m1 'vmmtest: summary'
+		printf '%s' "$input" >&4
 	) &
 }
 
@@ -53,9 +73,12 @@ expect() {
 common="--initrd $INITRD --mem 128M"
 quiet="quiet"
 
-# Device tree, 1 vCPU, ELF vmlinux, ends through the test-exit device.
-boot vmlinux-dt --kernel $K/vmlinux $common \
-	--cmdline "$quiet vmmtest.dt=1 vmmtest.cpus=1 vmmtest.mem_mb=128"
+# Device tree, 1 vCPU, ELF vmlinux, ends through the test-exit device after
+# a shell has run what the host typed on the console (UART receive path).
+boot_typing vmlinux-dt 'echo typed-$((6 * 7))
+exit
+' --kernel $K/vmlinux $common \
+	--cmdline "$quiet vmmtest.dt=1 vmmtest.cpus=1 vmmtest.mem_mb=128 vmmtest.shell=1"
 # MP table instead of a device tree; the guest chooses exit status 3.
 boot mptable-exit3 --kernel $K/vmlinux $common --mptable \
 	--cmdline "$quiet vmmtest.dt=0 vmmtest.cpus=1 vmmtest.exit=3"
@@ -70,6 +93,12 @@ boot bzimage-reboot --kernel $K/bzImage $common \
 wait
 
 expect vmlinux-dt 0 setup cmdline devicetree cpus mem uname
+# The guest shell computed 42: the typed line arrived through the UART.
+if grep -q 'typed-42' "$logs/vmlinux-dt.txt"; then
+	pass=$((pass + 1)); echo "PASS: console input reaches the guest shell"
+else
+	fail=$((fail + 1)); echo "FAIL: console input: no typed-42 in $logs/vmlinux-dt.log"
+fi
 expect mptable-exit3 3 setup devicetree cpus
 expect smp2-poweroff 0 setup devicetree cpus
 expect bzimage-reboot 2 setup devicetree
