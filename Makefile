@@ -20,8 +20,6 @@ VMM_OBJS  := $(VMM_SRCS:%.c=build/obj/%.o)
 ASAN_OBJS := $(VMM_SRCS:%.c=build/asan/%.o) $(UNIT_SRCS:%.c=build/asan/%.o)
 UNIT_BIN  := build/tests/unit-tests
 
-GUEST_KERNEL := build/guest/vmlinux build/guest/bzImage
-
 .PHONY: all check unit-test cli-test boot-test guest-kernel run deps deps-list clean format
 
 all: vmm
@@ -45,9 +43,6 @@ include guest/guest.mk
 
 # The guest kernel: rebuilt only when kernel-config/ changes (the script caches).
 guest-kernel:
-	kernel-config/build.sh build/guest
-
-$(GUEST_KERNEL):
 	kernel-config/build.sh build/guest
 
 deps-list:

@@ -5,8 +5,11 @@
 #include "devices/legacy/platform.h"
 #include "core/layout.h"
 
-/* i8042: status reads 0 so "reboot=k" finds the input buffer empty; 0xfe resets. */
-static void i8042_read(void *opaque, uint64_t offset, uint8_t *data, uint32_t len)
+/*
+ * Registers that read as zero: the i8042's status (so "reboot=k" finds its
+ * input buffer empty), port 0x80 and the power-off register.
+ */
+static void read_zero(void *opaque, uint64_t offset, uint8_t *data, uint32_t len)
 {
 	(void)opaque;
 	(void)offset;
@@ -22,7 +25,7 @@ static void i8042_write(void *opaque, uint64_t offset, const uint8_t *data, uint
 		ev->reset(ev->opaque);
 }
 
-const struct io_dev_ops i8042_ops = {.read = i8042_read, .write = i8042_write};
+const struct io_dev_ops i8042_ops = {.read = read_zero, .write = i8042_write};
 
 static void debug_port_write(void *opaque, uint64_t offset, const uint8_t *data, uint32_t len)
 {
@@ -38,7 +41,7 @@ static void debug_port_write(void *opaque, uint64_t offset, const uint8_t *data,
 const struct io_dev_ops debug_port_ops = {.write = debug_port_write};
 
 /* Port 0x80 is Linux's I/O delay: writes are the whole point, nothing happens. */
-const struct io_dev_ops post_port_ops = {.read = i8042_read};
+const struct io_dev_ops post_port_ops = {.read = read_zero};
 
 static uint8_t to_bcd(int v)
 {
@@ -102,7 +105,7 @@ static void power_write(void *opaque, uint64_t offset, const uint8_t *data, uint
 		ev->poweroff(ev->opaque);
 }
 
-const struct io_dev_ops power_ops = {.read = i8042_read, .write = power_write};
+const struct io_dev_ops power_ops = {.read = read_zero, .write = power_write};
 
 int platform_devices_register(struct io_bus *pio, struct io_bus *mmio, const struct vm_events *ev,
 			      struct cmos *cmos)

@@ -5,7 +5,7 @@
 # "vmmtest: PASS/FAIL" line per check and ends the VM; this script checks the
 # VMM's exit status and what the guest printed. Boots run two at a time.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 VMM=./vmm
 K=build/guest
 INITRD=$K/initramfs.cpio
@@ -14,14 +14,21 @@ logs=build/tests/boot
 mkdir -p "$logs"
 rm -f "$logs"/*.log "$logs"/*.rc
 
-# boot NAME ARGS...: run the VMM in the background, log in $logs/NAME.log.
-boot() {
-	local name=$1
-	shift
+# boot_from STDIN NAME ARGS...: run the VMM in the background with STDIN,
+# log in $logs/NAME.log, exit status in $logs/NAME.rc.
+boot_from() {
+	local input=$1 name=$2
+	shift 2
+	: >"$logs/$name.log"
 	(
-		timeout -k 10 "$TIMEOUT" $VMM "$@" </dev/null >"$logs/$name.log" 2>&1
+		timeout -k 10 "$TIMEOUT" $VMM "$@" <"$input" >"$logs/$name.log" 2>&1
 		echo $? >"$logs/$name.rc"
 	) &
+}
+
+# boot NAME ARGS...: a boot with no console input.
+boot() {
+	boot_from /dev/null "$@"
 }
 
 # boot_typing NAME INPUT ARGS...: like boot, and once the guest has printed
@@ -31,11 +38,7 @@ boot_typing() {
 	shift 2
 	rm -f "$fifo"
 	mkfifo "$fifo"
-	: >"$logs/$name.log"
-	(
-		timeout -k 10 "$TIMEOUT" $VMM "$@" <"$fifo" >"$logs/$name.log" 2>&1
-		echo $? >"$logs/$name.rc"
-	) &
+	boot_from "$fifo" "$name" "$@"
 	local vmm_job=$!
 	(
 		exec 4>"$fifo"

@@ -3,7 +3,7 @@
 # input gets exactly one line on stderr naming the problem and a non-zero,
 # non-signal exit; tiny hand-made ELF guests check the ways a VM ends.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 VMM=./vmm
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
