@@ -11,9 +11,16 @@
 #define VMM_MAX_DISKS	8
 #define VMM_DEFAULT_MEM (256ULL << 20)
 
+#define VMM_DISK_SERIAL_MAX 20 /* VIRTIO_BLK_ID_BYTES */
+
+/* How a disk's requests reach the host kernel. */
+enum disk_io { DISK_IO_AUTO, DISK_IO_URING, DISK_IO_SYNC };
+
 struct disk_opt {
 	const char *path;
 	bool ro;
+	const char *serial; /* NULL: none; at most VMM_DISK_SERIAL_MAX bytes */
+	enum disk_io io;
 };
 
 struct vmm_config {

@@ -156,6 +156,38 @@ void vm_set_irq(void *opaque, uint32_t gsi, int level)
 		vmm_log("KVM_IRQ_LINE %u: %s", gsi, strerror(errno));
 }
 
+/*
+ * Bind @fd to MMIO writes of @len bytes at @addr carrying @datamatch: KVM then
+ * signals the eventfd itself and the vCPU does not exit to us.
+ */
+int vm_ioeventfd(void *opaque, uint64_t addr, uint32_t len, uint64_t datamatch, int fd)
+{
+	struct vm *vm = opaque;
+	struct kvm_ioeventfd io = {
+	    .datamatch = datamatch,
+	    .addr = addr,
+	    .len = len,
+	    .fd = fd,
+	    .flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
+	};
+
+	if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) < 0)
+		return set_error("KVM_IOEVENTFD at 0x%llx: %s", (unsigned long long)addr,
+				 strerror(errno));
+	return 0;
+}
+
+/* Bind @fd to @gsi: each eventfd write is an edge on that line, with no ioctl from us. */
+int vm_irqfd(void *opaque, uint32_t gsi, int fd)
+{
+	struct vm *vm = opaque;
+	struct kvm_irqfd irqfd = {.fd = (uint32_t)fd, .gsi = gsi};
+
+	if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0)
+		return set_error("KVM_IRQFD for GSI %u: %s", gsi, strerror(errno));
+	return 0;
+}
+
 /* The first caller decides the exit status; @why, if any, is told to the user. */
 void vm_request_stop(struct vm *vm, int status, const char *why)
 {

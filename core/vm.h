@@ -56,6 +56,8 @@ struct vm {
 int vm_create(struct vm *vm, unsigned int ncpus);
 int vm_map_memory(struct vm *vm);
 void vm_set_irq(void *opaque, uint32_t gsi, int level);
+int vm_ioeventfd(void *opaque, uint64_t addr, uint32_t len, uint64_t datamatch, int fd);
+int vm_irqfd(void *opaque, uint32_t gsi, int fd);
 void vm_request_stop(struct vm *vm, int status, const char *why);
 void vm_destroy(struct vm *vm);
 

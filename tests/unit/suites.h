@@ -15,6 +15,9 @@ Suite *loader_suite(void);
 Suite *fdt_suite(void);
 Suite *mptable_suite(void);
 Suite *devices_suite(void);
+Suite *virtqueue_suite(void);
+Suite *virtio_mmio_suite(void);
+Suite *blk_suite(void);
 
 /* Forget the last error, so that a later check cannot pass on a stale one. */
 static inline void clear_error(void)

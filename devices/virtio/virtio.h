@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The virtio core, device side: what every virtio device has whatever its
+ * type or transport (VIRTIO 1.2 chapters 2 and 3). Feature negotiation
+ * (the driver may accept only bits we offered; FEATURES_OK is refused
+ * otherwise), the device status state machine, config space with its
+ * generation counter, the interrupt status bits, and the virtqueues.
+ *
+ * Layering, as on the Linux guest side: a device model (blk, net) fills a
+ * virtio_dev and its ops; the core drives the virtqueues; a transport
+ * (virtio-mmio) decodes the guest's register accesses into the calls below
+ * and supplies the one thing the core needs from it, a way to interrupt the
+ * guest.
+ *
+ * Threads: register accesses come from vCPU threads and are serialised by
+ * @lock. Each queue is served by one device worker thread, which touches
+ * only its queue and the atomics (@status, @isr, @config_generation); it
+ * never takes @lock, so a reset (which stops the workers under @lock)
+ * cannot deadlock with it.
+ */
+#ifndef DEVICES_VIRTIO_VIRTIO_H
+#define DEVICES_VIRTIO_VIRTIO_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <linux/virtio_config.h>
+#include <linux/virtio_ids.h>
+
+#include "core/memory.h"
+#include "devices/virtio/virtqueue.h"
+
+#define VIRTIO_MAX_QUEUES 32
+
+/* InterruptStatus bits. */
+#define VIRTIO_ISR_USED	  0x1
+#define VIRTIO_ISR_CONFIG 0x2
+
+/* The features the core itself offers with every device. */
+#define VIRTIO_CORE_FEATURES                                                            \
+	((1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_INDIRECT_DESC) |         \
+	 (1ULL << VIRTIO_RING_F_EVENT_IDX))
+
+struct virtio_dev;
+
+/* What a device model provides. */
+struct virtio_dev_ops {
+	/* DRIVER_OK was accepted: start serving the ready queues. -1 marks NEEDS_RESET. */
+	int (*activate)(struct virtio_dev *vdev);
+	/*
+	 * Stop serving: every worker stopped, in-flight requests finished or
+	 * dropped, the rings never touched again. Called on reset of an
+	 * activated device and when the VMM shuts down.
+	 */
+	void (*deactivate)(struct virtio_dev *vdev);
+	/* Optional: the driver wrote config space (already bounds-checked). */
+	void (*config_write)(struct virtio_dev *vdev, uint32_t offset, const void *data,
+			     uint32_t len);
+};
+
+/* What the transport provides: raise the device's interrupt (edge). */
+struct virtio_transport {
+	void (*interrupt)(void *opaque);
+	void *opaque;
+};
+
+struct virtio_dev {
+	const char *name; /* for the VMM's log, e.g. "virtio-blk0" */
+	uint32_t device_id;
+	uint64_t host_features;	  /* offered: the device's | VIRTIO_CORE_FEATURES */
+	uint64_t driver_features; /* as written by the driver */
+	uint64_t features;	  /* negotiated: valid once FEATURES_OK is set */
+	atomic_uint status;
+	atomic_uint isr;
+	atomic_uint config_generation;
+	bool active; /* ops->activate succeeded, ops->deactivate not yet called */
+
+	void *config; /* device config space, owned by the device model */
+	uint32_t config_len;
+
+	unsigned int nr_queues;
+	struct virtqueue vqs[VIRTIO_MAX_QUEUES];
+	int notify_fd[VIRTIO_MAX_QUEUES]; /* eventfd: the driver notified queue i */
+
+	const struct guest_mem *mem;
+	const struct virtio_dev_ops *ops;
+	struct virtio_transport transport;
+	void *priv; /* the device model's own state */
+	pthread_mutex_t lock;
+};
+
+/* Device model side. */
+int virtio_dev_init(struct virtio_dev *vdev, const char *name, uint32_t device_id,
+		    uint64_t features, unsigned int nr_queues, void *config, uint32_t config_len,
+		    const struct guest_mem *mem, const struct virtio_dev_ops *ops, void *priv);
+void virtio_dev_exit(struct virtio_dev *vdev); /* deactivates, closes the eventfds */
+bool virtio_has_feature(const struct virtio_dev *vdev, unsigned int bit);
+/* After vq_push()es on queue @q: interrupt the driver if it wants one. */
+void virtio_queue_interrupt(struct virtio_dev *vdev, unsigned int q);
+/* The device changed its config space: bump the generation, config interrupt. */
+void virtio_config_changed(struct virtio_dev *vdev);
+/* The device cannot go on (broken ring, impossible request): NEEDS_RESET + config irq. */
+void virtio_needs_reset(struct virtio_dev *vdev, const char *why);
+
+/* Transport side: each call is one register access, under vdev->lock. */
+uint32_t virtio_get_status(struct virtio_dev *vdev);
+void virtio_set_status(struct virtio_dev *vdev, uint32_t status); /* 0 resets */
+uint32_t virtio_get_device_features(struct virtio_dev *vdev, uint32_t sel);
+void virtio_set_driver_features(struct virtio_dev *vdev, uint32_t sel, uint32_t value);
+uint32_t virtio_queue_num_max(struct virtio_dev *vdev, uint32_t q); /* 0: no such queue */
+void virtio_queue_set_num(struct virtio_dev *vdev, uint32_t q, uint32_t num);
+uint32_t virtio_queue_get_num(struct virtio_dev *vdev, uint32_t q);
+
+enum virtio_queue_area { VQ_AREA_DESC, VQ_AREA_DRIVER, VQ_AREA_DEVICE };
+void virtio_queue_set_addr(struct virtio_dev *vdev, uint32_t q, enum virtio_queue_area area,
+			   bool high, uint32_t value);
+uint32_t virtio_queue_get_addr(struct virtio_dev *vdev, uint32_t q, enum virtio_queue_area area,
+			       bool high);
+void virtio_queue_set_ready(struct virtio_dev *vdev, uint32_t q, bool ready);
+bool virtio_queue_get_ready(struct virtio_dev *vdev, uint32_t q);
+/* A notify that reached userspace (no ioeventfd): wake queue @q's worker. */
+void virtio_queue_notify(struct virtio_dev *vdev, uint32_t q);
+uint32_t virtio_get_isr(struct virtio_dev *vdev);
+void virtio_ack_isr(struct virtio_dev *vdev, uint32_t bits);
+uint32_t virtio_get_config_generation(struct virtio_dev *vdev);
+/* Config space access: out-of-range bytes read as 0, writes to them are dropped. */
+void virtio_config_read(struct virtio_dev *vdev, uint32_t offset, void *data, uint32_t len);
+void virtio_config_write(struct virtio_dev *vdev, uint32_t offset, const void *data,
+			 uint32_t len);
+
+#endif

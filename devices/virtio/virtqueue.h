@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The device side of a split virtqueue (VIRTIO 1.2 section 2.7): the
+ * descriptor table, the driver's available ring and the device's used ring,
+ * all in guest memory and all written by a guest we do not trust.
+ *
+ * The rings are translated to host pointers once, when the driver sets
+ * QueueReady, through gpa_to_hva(); every buffer a descriptor names is
+ * translated when its chain is popped. A ring state that no correct driver
+ * can produce (an available index that ran ahead by more than the queue size,
+ * a head or next index out of the table, a loop, a nested indirect table, a
+ * zero-length or out-of-RAM buffer, a readable buffer after a writable one)
+ * marks the queue broken: vq_pop() returns -1 from then on and the device
+ * must set DEVICE_NEEDS_RESET. The queue never reads or writes outside guest
+ * RAM and never loops for longer than the queue size.
+ *
+ * Indices are free-running 16-bit counters, compared modulo 2^16 as the spec
+ * asks. One thread at a time may use a queue (the device's worker for it).
+ */
+#ifndef DEVICES_VIRTIO_VIRTQUEUE_H
+#define DEVICES_VIRTIO_VIRTQUEUE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include <linux/virtio_ring.h>
+
+#include "core/memory.h"
+
+/* QueueNumMax of every queue; also the cap on descriptors in one chain. */
+#define VQ_MAX_SIZE 256
+
+/* One popped request: readable buffers first, then writable ones. */
+struct vq_chain {
+	uint16_t head;		  /* what vq_push() returns to the driver */
+	unsigned int nr_out;	  /* iov[0 .. nr_out): device-readable */
+	unsigned int nr_in;	  /* iov[nr_out .. nr_out + nr_in): device-writable */
+	uint64_t out_len;	  /* total bytes readable */
+	uint64_t in_len;	  /* total bytes writable */
+	struct iovec iov[VQ_MAX_SIZE];
+};
+
+struct virtqueue {
+	/* Set by the driver through the transport while the queue is not ready. */
+	uint16_t size; /* QueueNum: a power of two, 1..VQ_MAX_SIZE */
+	uint64_t desc_gpa;
+	uint64_t avail_gpa;
+	uint64_t used_gpa;
+	bool ready;
+
+	/* Filled by vq_enable() from the negotiated features. */
+	const struct guest_mem *mem;
+	bool event_idx;	 /* VIRTIO_RING_F_EVENT_IDX */
+	bool indirect;	 /* VIRTIO_RING_F_INDIRECT_DESC */
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+
+	/* Device state. */
+	uint16_t last_avail;	 /* next available entry to take */
+	uint16_t used_idx;	 /* next used entry to fill (published by vq_push) */
+	uint16_t signalled_used; /* used_idx when the driver was last interrupted */
+	bool signalled_valid;	 /* signalled_used means something */
+	bool broken;
+	const char *broken_why; /* for the VMM's log: what the driver got wrong */
+};
+
+/* Back to the state after reset: not ready, addresses zero, size @max_size. */
+void vq_reset(struct virtqueue *vq, uint16_t max_size);
+
+/*
+ * QueueReady = 1: check size (power of two, <= VQ_MAX_SIZE), alignment
+ * (desc 16, avail 2, used 4) and that each ring lies wholly in guest RAM,
+ * then map the rings. Returns -1 (queue stays not ready) when any is wrong.
+ */
+int vq_enable(struct virtqueue *vq, const struct guest_mem *mem, bool event_idx, bool indirect);
+
+/*
+ * Take the next available chain. Returns 1 and fills @chain, 0 when the
+ * driver has posted nothing new, -1 when the queue is (or just became) broken.
+ */
+int vq_pop(struct virtqueue *vq, struct vq_chain *chain);
+
+/*
+ * Return @head to the driver with @len bytes written into its writable
+ * buffers, and publish it (release ordering). @len is clamped by the caller
+ * to what the chain could hold.
+ */
+void vq_push(struct virtqueue *vq, uint16_t head, uint32_t len);
+
+/*
+ * After one or more vq_push(): does the driver want an interrupt? Honours
+ * used_event with EVENT_IDX and VRING_AVAIL_F_NO_INTERRUPT without it.
+ */
+bool vq_should_interrupt(struct virtqueue *vq);
+
+/*
+ * Ask the driver to notify (or not) when it posts more. With EVENT_IDX this
+ * writes avail_event = last_avail; without, it sets or clears
+ * VRING_USED_F_NO_NOTIFY. Returns true when, after enabling, the driver has
+ * already posted more (the caller must then process again instead of
+ * sleeping: the notification it asked for may have been skipped).
+ */
+bool vq_set_notify(struct virtqueue *vq, bool enable);
+
+#endif
