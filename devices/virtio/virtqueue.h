@@ -72,35 +72,43 @@ void vq_reset(struct virtqueue *vq, uint16_t max_size);
 /*
  * QueueReady = 1: check size (power of two, <= VQ_MAX_SIZE), alignment
  * (desc 16, avail 2, used 4) and that each ring lies wholly in guest RAM,
- * then map the rings. Returns -1 (queue stays not ready) when any is wrong.
+ * event words included, then map the rings and set @ready. Both indices
+ * start at 0, as a driver's new rings do, and the next vq_should_interrupt()
+ * says yes; a broken queue stays broken (only vq_reset() mends it). Returns
+ * -1 with set_error() (queue not ready) when anything is wrong.
  */
 int vq_enable(struct virtqueue *vq, const struct guest_mem *mem, bool event_idx, bool indirect);
 
 /*
  * Take the next available chain. Returns 1 and fills @chain, 0 when the
- * driver has posted nothing new, -1 when the queue is (or just became) broken.
+ * driver has posted nothing new (or the queue is not ready), -1 when the
+ * queue is (or just became) broken. A chain is direct descriptors, optionally
+ * ending in one that names an indirect table (VIRTIO 1.2 2.7.5.3.2); at most
+ * @size buffers in all, the descriptor naming the table not counted.
  */
 int vq_pop(struct virtqueue *vq, struct vq_chain *chain);
 
 /*
  * Return @head to the driver with @len bytes written into its writable
  * buffers, and publish it (release ordering). @len is clamped by the caller
- * to what the chain could hold.
+ * to what the chain could hold. Does nothing on a queue that is not ready.
  */
 void vq_push(struct virtqueue *vq, uint16_t head, uint32_t len);
 
 /*
  * After one or more vq_push(): does the driver want an interrupt? Honours
- * used_event with EVENT_IDX and VRING_AVAIL_F_NO_INTERRUPT without it.
+ * used_event with EVENT_IDX (then the first call after vq_enable() always
+ * says yes) and VRING_AVAIL_F_NO_INTERRUPT without it.
  */
 bool vq_should_interrupt(struct virtqueue *vq);
 
 /*
- * Ask the driver to notify (or not) when it posts more. With EVENT_IDX this
- * writes avail_event = last_avail; without, it sets or clears
- * VRING_USED_F_NO_NOTIFY. Returns true when, after enabling, the driver has
- * already posted more (the caller must then process again instead of
- * sleeping: the notification it asked for may have been skipped).
+ * Ask the driver to notify (or not) when it posts more. With EVENT_IDX,
+ * enabling writes avail_event = last_avail and disabling leaves it behind;
+ * without, it sets or clears VRING_USED_F_NO_NOTIFY. Returns true when, after
+ * enabling, the driver has already posted more (the caller must then process
+ * again instead of sleeping: the notification it asked for may have been
+ * skipped); false after disabling, or on a queue not ready or broken.
  */
 bool vq_set_notify(struct virtqueue *vq, bool enable);
 
