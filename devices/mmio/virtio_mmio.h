@@ -20,7 +20,7 @@
 #include "devices/virtio/virtio.h"
 
 #define VIRTIO_MMIO_SIZE   0x200
-#define VIRTIO_MMIO_STRIDE 0x1000 /* devices sit one page apart */
+#define VIRTIO_MMIO_STRIDE 0x1000     /* devices sit one page apart */
 #define VIRTIO_MMIO_VENDOR 0x4d4d5621 /* "!VMM" read as little-endian bytes */
 
 /* What the transport needs from the VM. Either hook may be NULL or fail: then the slow path. */
@@ -36,7 +36,7 @@ struct virtio_mmio {
 	uint64_t base;
 	uint32_t gsi;
 	const struct virtio_mmio_host *host;
-	int irq_fd; /* bound with KVM_IRQFD, or -1 */
+	int irq_fd;	       /* bound with KVM_IRQFD, or -1 */
 	bool notify_in_kernel; /* every queue's notify goes through an ioeventfd */
 	uint32_t device_features_sel;
 	uint32_t driver_features_sel;
@@ -45,9 +45,14 @@ struct virtio_mmio {
 
 extern const struct io_dev_ops virtio_mmio_ops;
 
-/* Put @vdev on @bus at @base with interrupt @gsi; sets vdev->transport. */
-int virtio_mmio_attach(struct virtio_mmio *t, struct virtio_dev *vdev, uint64_t base,
-		       uint32_t gsi, const struct virtio_mmio_host *host, struct io_bus *bus);
+/*
+ * Put @vdev on @bus at @base with interrupt @gsi; sets vdev->transport.
+ * Fails only if the window cannot be registered; a failing fast-path hook
+ * (or a NULL @host) leaves that path to the VMM.
+ */
+int virtio_mmio_attach(struct virtio_mmio *t, struct virtio_dev *vdev, uint64_t base, uint32_t gsi,
+		       const struct virtio_mmio_host *host, struct io_bus *bus);
+/* Resets the device (stopping its workers) and closes the irqfd; after the vCPUs stop. */
 void virtio_mmio_detach(struct virtio_mmio *t);
 
 /* fdt_node_fn: a "virtio,mmio" node with reg and an edge-rising IO-APIC interrupt. */

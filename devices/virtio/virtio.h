@@ -39,8 +39,8 @@
 #define VIRTIO_ISR_CONFIG 0x2
 
 /* The features the core itself offers with every device. */
-#define VIRTIO_CORE_FEATURES                                                            \
-	((1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_INDIRECT_DESC) |         \
+#define VIRTIO_CORE_FEATURES                                                                       \
+	((1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_INDIRECT_DESC) |                    \
 	 (1ULL << VIRTIO_RING_F_EVENT_IDX))
 
 struct virtio_dev;
@@ -95,21 +95,33 @@ struct virtio_dev {
 int virtio_dev_init(struct virtio_dev *vdev, const char *name, uint32_t device_id,
 		    uint64_t features, unsigned int nr_queues, void *config, uint32_t config_len,
 		    const struct guest_mem *mem, const struct virtio_dev_ops *ops, void *priv);
-void virtio_dev_exit(struct virtio_dev *vdev); /* deactivates, closes the eventfds */
+/* Deactivates, closes the eventfds. Once, when no vCPU can reach the device. */
+void virtio_dev_exit(struct virtio_dev *vdev);
 bool virtio_has_feature(const struct virtio_dev *vdev, unsigned int bit);
 /* After vq_push()es on queue @q: interrupt the driver if it wants one. */
 void virtio_queue_interrupt(struct virtio_dev *vdev, unsigned int q);
 /* The device changed its config space: bump the generation, config interrupt. */
 void virtio_config_changed(struct virtio_dev *vdev);
-/* The device cannot go on (broken ring, impossible request): NEEDS_RESET + config irq. */
+/*
+ * The device cannot go on (broken ring, impossible request): NEEDS_RESET,
+ * and a config interrupt once DRIVER_OK is set. Only the first call of a
+ * reset cycle logs @why and interrupts.
+ */
 void virtio_needs_reset(struct virtio_dev *vdev, const char *why);
 
 /* Transport side: each call is one register access, under vdev->lock. */
 uint32_t virtio_get_status(struct virtio_dev *vdev);
-void virtio_set_status(struct virtio_dev *vdev, uint32_t status); /* 0 resets */
+/*
+ * 0 resets (deactivating a live device first). Otherwise the driver may only
+ * add bits; FEATURES_OK and DRIVER_OK are left clear when refused (features
+ * not offered or no VERSION_1; no FEATURES_OK or NEEDS_RESET set).
+ */
+void virtio_set_status(struct virtio_dev *vdev, uint32_t status);
 uint32_t virtio_get_device_features(struct virtio_dev *vdev, uint32_t sel);
+/* Taken only while DRIVER is set and FEATURES_OK is not; @sel 0 or 1. */
 void virtio_set_driver_features(struct virtio_dev *vdev, uint32_t sel, uint32_t value);
 uint32_t virtio_queue_num_max(struct virtio_dev *vdev, uint32_t q); /* 0: no such queue */
+/* Queue layout writes are ignored once the queue is ready or DRIVER_OK is set. */
 void virtio_queue_set_num(struct virtio_dev *vdev, uint32_t q, uint32_t num);
 uint32_t virtio_queue_get_num(struct virtio_dev *vdev, uint32_t q);
 
@@ -118,6 +130,7 @@ void virtio_queue_set_addr(struct virtio_dev *vdev, uint32_t q, enum virtio_queu
 			   bool high, uint32_t value);
 uint32_t virtio_queue_get_addr(struct virtio_dev *vdev, uint32_t q, enum virtio_queue_area area,
 			       bool high);
+/* Between FEATURES_OK and DRIVER_OK only; rings vq_enable() refuses set NEEDS_RESET. */
 void virtio_queue_set_ready(struct virtio_dev *vdev, uint32_t q, bool ready);
 bool virtio_queue_get_ready(struct virtio_dev *vdev, uint32_t q);
 /* A notify that reached userspace (no ioeventfd): wake queue @q's worker. */
@@ -125,9 +138,8 @@ void virtio_queue_notify(struct virtio_dev *vdev, uint32_t q);
 uint32_t virtio_get_isr(struct virtio_dev *vdev);
 void virtio_ack_isr(struct virtio_dev *vdev, uint32_t bits);
 uint32_t virtio_get_config_generation(struct virtio_dev *vdev);
-/* Config space access: out-of-range bytes read as 0, writes to them are dropped. */
+/* Config space: an access not wholly inside it reads all 0s, or is dropped if a write. */
 void virtio_config_read(struct virtio_dev *vdev, uint32_t offset, void *data, uint32_t len);
-void virtio_config_write(struct virtio_dev *vdev, uint32_t offset, const void *data,
-			 uint32_t len);
+void virtio_config_write(struct virtio_dev *vdev, uint32_t offset, const void *data, uint32_t len);
 
 #endif
