@@ -65,11 +65,68 @@ static int parse_count(const char *opt, const char *s, unsigned int min, unsigne
 	return 0;
 }
 
-/* PATH[,ro]: further keys belong to the virtio-blk device. */
+static int parse_disk_io(const char *val, enum disk_io *io)
+{
+	static const char *const names[] = {
+	    [DISK_IO_AUTO] = "auto", [DISK_IO_URING] = "uring", [DISK_IO_SYNC] = "sync"};
+
+	for (unsigned int i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!strcmp(val, names[i])) {
+			*io = (enum disk_io)i;
+			return 0;
+		}
+	}
+	return set_error("--disk: bad io '%s' (expected auto, uring or sync)", val);
+}
+
+/*
+ * What the guest reads back as the disk's ID: up to 20 printable ASCII
+ * bytes. Printable is checked first, so that the error can quote it.
+ */
+static int check_serial(const char *val)
+{
+	for (const char *c = val; *c; c++) {
+		if (*c < 0x20 || *c > 0x7e)
+			return set_error("--disk: serial byte %u (0x%02x) is not printable ASCII",
+					 (unsigned int)(c - val), (unsigned char)*c);
+	}
+	if (strlen(val) > VMM_DISK_SERIAL_MAX)
+		return set_error("--disk: serial '%s' is longer than %d bytes", val,
+				 VMM_DISK_SERIAL_MAX);
+	return 0;
+}
+
+/* One KEY or KEY=VALUE after the path; @opt is split in place. */
+static int parse_disk_option(struct disk_opt *d, char *opt)
+{
+	char *val = strchr(opt, '=');
+
+	if (!*opt)
+		return set_error("--disk: empty option (two commas, or one at the end?)");
+	if (val)
+		*val++ = '\0';
+	if (!strcmp(opt, "ro")) {
+		if (val)
+			return set_error("--disk: option 'ro' takes no value");
+		d->ro = true;
+		return 0;
+	}
+	if (strcmp(opt, "serial") && strcmp(opt, "io"))
+		return set_error("--disk: unknown option '%s%s%s'", opt, val ? "=" : "",
+				 val ? val : "");
+	if (!val)
+		return set_error("--disk: option '%s' needs a value", opt);
+	if (!strcmp(opt, "io"))
+		return parse_disk_io(val, &d->io);
+	d->serial = val;
+	return check_serial(val);
+}
+
+/* PATH[,ro][,serial=STR][,io=auto|uring|sync] */
 static int parse_disk(struct vmm_config *cfg, const char *arg)
 {
 	struct disk_opt *d;
-	char *buf, *opt, *save;
+	char *buf, *opt;
 
 	if (cfg->ndisks >= VMM_MAX_DISKS)
 		return set_error("--disk: at most %d disks", VMM_MAX_DISKS);
@@ -77,13 +134,12 @@ static int parse_disk(struct vmm_config *cfg, const char *arg)
 	if (snprintf(buf, sizeof(cfg->disk_buf[0]), "%s", arg) >= (int)sizeof(cfg->disk_buf[0]))
 		return set_error("--disk: argument too long");
 	d = &cfg->disks[cfg->ndisks];
-	d->path = strtok_r(buf, ",", &save);
-	if (!d->path || arg[0] == ',')
+	d->path = strsep(&buf, ",");
+	if (!*d->path)
 		return set_error("--disk: missing path");
-	while ((opt = strtok_r(NULL, ",", &save))) {
-		if (strcmp(opt, "ro"))
-			return set_error("--disk: unknown option '%s'", opt);
-		d->ro = true;
+	while ((opt = strsep(&buf, ","))) {
+		if (parse_disk_option(d, opt) < 0)
+			return -1;
 	}
 	cfg->ndisks++;
 	return 0;
@@ -98,6 +154,7 @@ enum opt_id {
 	OPT_DISK,
 	OPT_DUMP_DTB,
 	OPT_MPTABLE,
+	OPT_NO_EVENTFD,
 	OPT_HELP,
 	OPT_VERSION
 };
@@ -107,11 +164,17 @@ static const struct {
 	enum opt_id id;
 	bool has_arg;
 } options[] = {
-    {"kernel", OPT_KERNEL, true},     {"initrd", OPT_INITRD, true},
-    {"cmdline", OPT_CMDLINE, true},   {"mem", OPT_MEM, true},
-    {"cpus", OPT_CPUS, true},	      {"disk", OPT_DISK, true},
-    {"dump-dtb", OPT_DUMP_DTB, true}, {"mptable", OPT_MPTABLE, false},
-    {"help", OPT_HELP, false},	      {"version", OPT_VERSION, false},
+    {"kernel", OPT_KERNEL, true},
+    {"initrd", OPT_INITRD, true},
+    {"cmdline", OPT_CMDLINE, true},
+    {"mem", OPT_MEM, true},
+    {"cpus", OPT_CPUS, true},
+    {"disk", OPT_DISK, true},
+    {"dump-dtb", OPT_DUMP_DTB, true},
+    {"mptable", OPT_MPTABLE, false},
+    {"no-eventfd", OPT_NO_EVENTFD, false},
+    {"help", OPT_HELP, false},
+    {"version", OPT_VERSION, false},
 };
 
 static int apply_option(struct vmm_config *cfg, enum opt_id id, const char *val)
@@ -122,6 +185,7 @@ static int apply_option(struct vmm_config *cfg, enum opt_id id, const char *val)
 	case OPT_CMDLINE: cfg->cmdline = val; return 0;
 	case OPT_DUMP_DTB: cfg->dump_dtb = val; return 0;
 	case OPT_MPTABLE: cfg->mptable = true; return 0;
+	case OPT_NO_EVENTFD: cfg->no_eventfd = true; return 0;
 	case OPT_HELP: cfg->help = true; return 0;
 	case OPT_VERSION: cfg->version = true; return 0;
 	case OPT_DISK: return parse_disk(cfg, val);
@@ -187,11 +251,17 @@ void cli_usage(const char *prog)
 	       "  --cmdline STR       kernel command line (appended to the defaults)\n"
 	       "  --mem SIZE          guest RAM, with K/M/G suffix (default 256M)\n"
 	       "  --cpus N            number of vCPUs, 1 to %d (default 1)\n"
-	       "  --disk PATH[,ro]    virtio-blk disk (may be repeated)\n"
+	       "  --disk PATH[,ro][,serial=STR][,io=auto|uring|sync]\n"
+	       "                      virtio-blk disk on a raw image (up to %d): ro read-only,\n"
+	       "                      serial the ID the guest reads (up to 20 printable bytes,\n"
+	       "                      default vmm-disk0, vmm-disk1...), io how requests reach\n"
+	       "                      the host (auto: io_uring when the host has it, else sync)\n"
 	       "  --mptable           describe the platform with an MP table instead of a\n"
 	       "                      device tree (for kernels without CONFIG_OF)\n"
 	       "  --dump-dtb FILE     write the device tree blob to FILE and exit\n"
+	       "  --no-eventfd        serve virtio notifies and interrupts through VM exits,\n"
+	       "                      without KVM ioeventfd/irqfd (for testing)\n"
 	       "  --help, --version\n\n"
 	       "Console: COM1 on stdin/stdout; Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.\n",
-	       prog, VMM_MAX_CPUS);
+	       prog, VMM_MAX_CPUS, VMM_MAX_DISKS);
 }

@@ -31,6 +31,7 @@ struct vmm_config {
 	uint64_t mem;
 	unsigned int cpus;
 	bool mptable;
+	bool no_eventfd; /* virtio notifies and interrupts through VM exits */
 	bool help;
 	bool version;
 	struct disk_opt disks[VMM_MAX_DISKS];

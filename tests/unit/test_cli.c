@@ -115,7 +115,7 @@ START_TEST(defaults)
 	ck_assert_ptr_null(cfg.cmdline);
 	ck_assert_ptr_null(cfg.dump_dtb);
 	ck_assert_uint_eq(cfg.ndisks, 0);
-	ck_assert(!cfg.mptable && !cfg.help && !cfg.version);
+	ck_assert(!cfg.mptable && !cfg.help && !cfg.version && !cfg.no_eventfd);
 }
 END_TEST
 
@@ -210,6 +210,87 @@ START_TEST(disk_path)
 	ck_assert_uint_eq(cfg.ndisks, 1);
 	ck_assert_str_eq(cfg.disks[0].path, "root.img");
 	ck_assert(!cfg.disks[0].ro);
+	ck_assert_ptr_null(cfg.disks[0].serial);
+	ck_assert_int_eq(cfg.disks[0].io, DISK_IO_AUTO);
+}
+END_TEST
+
+START_TEST(disk_all_options)
+{
+	ck_assert_int_eq(PARSE("--kernel", "k", "--disk", "/img/a b.raw,serial=Disk 01,io=sync,ro",
+			       "--disk=b.img,io=uring", "--disk", "c.img,io=auto,serial=x"),
+			 0);
+	ck_assert_uint_eq(cfg.ndisks, 3);
+	ck_assert_str_eq(cfg.disks[0].path, "/img/a b.raw");
+	ck_assert_str_eq(cfg.disks[0].serial, "Disk 01");
+	ck_assert_int_eq(cfg.disks[0].io, DISK_IO_SYNC);
+	ck_assert(cfg.disks[0].ro);
+	ck_assert_int_eq(cfg.disks[1].io, DISK_IO_URING);
+	ck_assert_ptr_null(cfg.disks[1].serial);
+	ck_assert(!cfg.disks[1].ro);
+	ck_assert_int_eq(cfg.disks[2].io, DISK_IO_AUTO);
+	ck_assert_str_eq(cfg.disks[2].serial, "x");
+}
+END_TEST
+
+/* 20 bytes is the most; '=' may be part of it; an empty serial is one the user chose. */
+START_TEST(disk_serial)
+{
+	ck_assert_int_eq(PARSE("--kernel", "k", "--disk", "a.img,serial=12345678901234567890"), 0);
+	ck_assert_str_eq(cfg.disks[0].serial, "12345678901234567890");
+	ck_assert_int_eq(PARSE("--kernel", "k", "--disk", "a.img,serial=a=b ~!"), 0);
+	ck_assert_str_eq(cfg.disks[0].serial, "a=b ~!");
+	ck_assert_int_eq(PARSE("--kernel", "k", "--disk", "a.img,serial="), 0);
+	ck_assert_str_eq(cfg.disks[0].serial, "");
+	ck_assert_int_eq(PARSE("--kernel", "k", "--disk", "a.img,serial=a,serial=b"), 0);
+	ck_assert_str_eq(cfg.disks[0].serial, "b");
+}
+END_TEST
+
+/* Each bad --disk value: one line, "--disk: " first, naming what is wrong. */
+START_TEST(disk_bad_values)
+{
+	static const struct {
+		const char *arg, *error;
+	} cases[] = {
+	    {"a.img,foo", "--disk: unknown option 'foo'"},
+	    {"a.img,Serial=x", "unknown option 'Serial=x'"},
+	    {"a.img,=x", "unknown option '=x'"},
+	    {"a.img,,ro", "--disk: empty option"},
+	    {"a.img,", "--disk: empty option"},
+	    {"a.img,ro,", "--disk: empty option"},
+	    {"a.img,ro=1", "--disk: option 'ro' takes no value"},
+	    {"a.img,ro=", "--disk: option 'ro' takes no value"},
+	    {"a.img,serial", "--disk: option 'serial' needs a value"},
+	    {"a.img,serial=123456789012345678901",
+	     "--disk: serial '123456789012345678901' is longer than 20 bytes"},
+	    {"a.img,serial=tab\there", "--disk: serial byte 3 (0x09) is not printable ASCII"},
+	    {"a.img,serial=\x7f", "byte 0 (0x7f) is not printable"},
+	    {"a.img,serial=caf\xc3\xa9", "byte 3 (0xc3) is not printable"},
+	    {"a.img,serial=\n", "byte 0 (0x0a) is not printable"},
+	    {"a.img,io=aio", "--disk: bad io 'aio' (expected auto, uring or sync)"},
+	    {"a.img,io=", "--disk: bad io ''"},
+	    {"a.img,io=SYNC", "--disk: bad io 'SYNC'"},
+	    {"a.img,io", "--disk: option 'io' needs a value"},
+	};
+
+	for (unsigned int i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ck_assert_msg(PARSE("--kernel", "k", "--disk", cases[i].arg) == -1, "'%s' accepted",
+			      cases[i].arg);
+		ck_assert_error(cases[i].error);
+		ck_assert_msg(!strncmp(last_error(), "--disk: ", 8), "%s", last_error());
+		ck_assert_msg(!strchr(last_error(), '\n'), "two lines: %s", last_error());
+	}
+}
+END_TEST
+
+START_TEST(no_eventfd)
+{
+	ck_assert_int_eq(PARSE("--kernel", "k", "--no-eventfd"), 0);
+	ck_assert(cfg.no_eventfd);
+	ck_assert_fails_with(PARSE("--kernel", "k", "--no-eventfd=1"),
+			     "'--no-eventfd' takes no value");
+	ck_assert_fails_with(PARSE("--kernel", "k", "--no-eventfds"), "unknown option");
 }
 END_TEST
 
@@ -324,9 +405,16 @@ END_TEST
 /* A failed parse must not leave state from an earlier one behind. */
 START_TEST(parse_starts_from_defaults)
 {
-	ck_assert_int_eq(PARSE("--kernel", "k", "--mptable", "--cpus", "8", "--disk", "x"), 0);
+	ck_assert_int_eq(PARSE("--kernel", "k", "--mptable", "--cpus", "8", "--disk",
+			       "x,ro,serial=s,io=sync", "--no-eventfd"),
+			 0);
+	ck_assert_int_eq(PARSE("--kernel", "k2", "--disk", "y"), 0);
+	ck_assert(!cfg.mptable && !cfg.no_eventfd);
+	ck_assert_uint_eq(cfg.ndisks, 1);
+	ck_assert(!cfg.disks[0].ro);
+	ck_assert_ptr_null(cfg.disks[0].serial);
+	ck_assert_int_eq(cfg.disks[0].io, DISK_IO_AUTO);
 	ck_assert_int_eq(PARSE("--kernel", "k2"), 0);
-	ck_assert(!cfg.mptable);
 	ck_assert_uint_eq(cfg.cpus, 1);
 	ck_assert_uint_eq(cfg.ndisks, 0);
 	ck_assert_uint_eq(cfg.mem, VMM_DEFAULT_MEM);
@@ -363,10 +451,14 @@ Suite *cli_suite(void)
 	tcase_add_test(opts, no_kernel);
 	tcase_add_test(opts, no_kernel_needed_to_help);
 	tcase_add_test(opts, parse_starts_from_defaults);
+	tcase_add_test(opts, no_eventfd);
 	suite_add_tcase(s, opts);
 
 	tcase_add_test(disk, disk_path);
 	tcase_add_test(disk, disk_read_only);
+	tcase_add_test(disk, disk_all_options);
+	tcase_add_test(disk, disk_serial);
+	tcase_add_test(disk, disk_bad_values);
 	tcase_add_test(disk, disk_bad_option);
 	tcase_add_test(disk, disk_missing_path);
 	tcase_add_test(disk, disk_too_many);
