@@ -15,7 +15,7 @@ VMM_SRCS := core/cli.c core/error.c core/memory.c core/loader.c core/boot.c core
 	core/mptable.c core/vm.c core/vcpu.c core/console.c \
 	devices/mmio/bus.c devices/mmio/virtio_mmio.c devices/legacy/uart.c \
 	devices/legacy/platform.c devices/virtio/virtqueue.c devices/virtio/virtio.c \
-	devices/virtio/blk.c
+	devices/virtio/blk.c devices/virtio/disk.c devices/virtio/disk_uring.c
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 
 VMM_OBJS  := $(VMM_SRCS:%.c=build/obj/%.o)
@@ -76,11 +76,14 @@ check: deps
 	$(MAKE) cli-test
 	$(MAKE) boot-test
 
-# The main job: build everything, then boot the guest kernel with the test init.
+# The main job: build everything, then boot the guest kernel with the test init
+# from the root disk (virtio-blk; the VMM adds root=/dev/vda rw). The guest
+# writes to the image and leaves it clean (remounted read-only) at the end.
 run: deps
 	$(MAKE) vmm guest guest-kernel
-	./vmm --kernel build/guest/vmlinux --initrd build/guest/initramfs.cpio --mem 128M \
-		--cmdline "quiet vmmtest.mem_mb=128 vmmtest.dt=1 vmmtest.cpus=1"
+	./vmm --kernel build/guest/vmlinux --disk build/guest/rootfs.img,serial=vmm-root \
+		--mem 128M --cmdline "quiet vmmtest.mem_mb=128 vmmtest.dt=1 vmmtest.cpus=1 \
+		vmmtest.root=vda vmmtest.serial=vda:vmm-root"
 
 format:
 	clang-format -i $(VMM_SRCS) core/main.c $(UNIT_SRCS) $(wildcard core/*.h devices/*.h devices/*/*.h)

@@ -41,6 +41,23 @@ int cmdline_build(char *out, size_t size, const char *const parts[], unsigned in
 	return 0;
 }
 
+/*
+ * Does @cmdline set the kernel parameter @key ("root" matches "root=/dev/x"
+ * or a bare "root", not "vmmtest.root=x" or "rootwait")? Linux splits its
+ * command line on spaces and tabs.
+ */
+bool cmdline_has_param(const char *cmdline, const char *key)
+{
+	size_t klen = strlen(key);
+
+	for (const char *p = cmdline; p && *p; p += strcspn(p, " \t")) {
+		p += strspn(p, " \t");
+		if (!strncmp(p, key, klen) && strchr("= \t", p[klen]))
+			return true;
+	}
+	return false;
+}
+
 static int e820_add(struct boot_e820_entry *table, unsigned int *n, unsigned int max, uint64_t addr,
 		    uint64_t size, uint32_t type)
 {

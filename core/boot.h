@@ -7,6 +7,7 @@
 #ifndef VMM_BOOT_H
 #define VMM_BOOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +34,7 @@ struct boot_setup {
 };
 
 int cmdline_build(char *out, size_t size, const char *const parts[], unsigned int n);
+bool cmdline_has_param(const char *cmdline, const char *key);
 int e820_build(const struct guest_mem *mem, struct boot_e820_entry *table, unsigned int max);
 int boot_write(const struct guest_mem *mem, const struct boot_setup *bs);
 uint64_t boot_gdt_entry(uint16_t flags, uint32_t base, uint32_t limit);

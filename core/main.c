@@ -18,6 +18,8 @@
 
 #include "devices/legacy/platform.h"
 #include "devices/legacy/uart.h"
+#include "devices/mmio/virtio_mmio.h"
+#include "devices/virtio/blk.h"
 #include "core/boot.h"
 #include "core/cli.h"
 #include "core/console.h"
@@ -30,6 +32,7 @@
 #include "core/vm.h"
 
 #define DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1"
+#define DISK_ROOT_CMDLINE "root=/dev/vda rw"
 
 struct machine {
 	const struct vmm_config *cfg;
@@ -43,6 +46,10 @@ struct machine {
 	struct kernel_image image;
 	uint64_t initrd_addr;
 	int uart_space_efd;
+	struct virtio_mmio_host virtio_host;
+	struct virtio_mmio virtio[VIRTIO_MAX_DEVICES];
+	unsigned int nr_virtio;
+	struct virtio_blk *blk[VMM_MAX_DISKS];
 };
 
 static uint64_t ms_since(const struct timespec *t0)
@@ -124,13 +131,96 @@ static int create_devices(struct machine *m)
 	return platform_devices_register(&m->vm.pio, &m->vm.mmio, &m->events, &m->cmos);
 }
 
+/*
+ * Give each virtio device its window and interrupt pin, and its device-tree
+ * node. Done before the VM exists, so that --dump-dtb shows them too.
+ */
+static int place_virtio_devices(struct machine *m)
+{
+	unsigned int n = m->cfg->ndisks;
+
+	if (n > VIRTIO_MAX_DEVICES)
+		return set_error("at most %d virtio devices (disks and network cards together)",
+				 VIRTIO_MAX_DEVICES);
+	for (unsigned int i = 0; i < n; i++) {
+		m->virtio[i].base = VIRTIO_MMIO_BASE + (uint64_t)i * VIRTIO_MMIO_STRIDE;
+		m->virtio[i].gsi = VIRTIO_GSI_BASE + i;
+		if (fdt_add_device(&m->fdt, virtio_mmio_fdt_node, &m->virtio[i]) < 0)
+			return -1;
+	}
+	m->nr_virtio = n;
+	return 0;
+}
+
+/* Without --no-eventfd, notifies and interrupts bypass this process's vCPU threads. */
+static void init_virtio_host(struct machine *m)
+{
+	m->virtio_host = (struct virtio_mmio_host){.opaque = &m->vm, .set_irq = vm_set_irq};
+	if (!m->cfg->no_eventfd) {
+		m->virtio_host.ioeventfd = vm_ioeventfd;
+		m->virtio_host.irqfd = vm_irqfd;
+	}
+}
+
+static int create_disks(struct machine *m)
+{
+	const struct vmm_config *cfg = m->cfg;
+
+	init_virtio_host(m);
+	for (unsigned int i = 0; i < cfg->ndisks; i++) {
+		struct virtio_mmio *t = &m->virtio[i];
+
+		m->blk[i] = virtio_blk_create(&cfg->disks[i], i, cfg->cpus, &m->vm.mem);
+		if (!m->blk[i] || virtio_mmio_attach(t, virtio_blk_dev(m->blk[i]), t->base, t->gsi,
+						     &m->virtio_host, &m->vm.mmio) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* After the vCPUs have stopped: no register access can race with this. */
+static void destroy_disks(struct machine *m)
+{
+	for (unsigned int i = 0; i < m->cfg->ndisks; i++) {
+		if (!m->blk[i])
+			continue;
+		virtio_mmio_detach(&m->virtio[i]);
+		virtio_blk_destroy(m->blk[i]);
+		m->blk[i] = NULL;
+	}
+}
+
+/*
+ * The kernel command line: our defaults, root on the first disk when there
+ * is no initrd and the user named no root, the virtio-mmio devices when the
+ * kernel finds them without a device tree, then the user's own words, which
+ * come last so that they win.
+ */
+static int build_cmdline(const struct machine *m, char *cmdline, size_t size)
+{
+	static char virtio[VIRTIO_MAX_DEVICES][80];
+	const struct vmm_config *cfg = m->cfg;
+	const char *parts[3 + VIRTIO_MAX_DEVICES];
+	unsigned int n = 0;
+
+	parts[n++] = DEFAULT_CMDLINE;
+	if (cfg->ndisks && !cfg->initrd && !cmdline_has_param(cfg->cmdline, "root"))
+		parts[n++] = DISK_ROOT_CMDLINE;
+	for (unsigned int i = 0; cfg->mptable && i < m->nr_virtio; i++) {
+		if (virtio_mmio_cmdline(&m->virtio[i], virtio[i], sizeof(virtio[i])) < 0)
+			return -1;
+		parts[n++] = virtio[i];
+	}
+	parts[n++] = cfg->cmdline;
+	return cmdline_build(cmdline, size, parts, n);
+}
+
 /* Device tree and RNG seed as setup_data, or an MP table; never both. */
 static int write_boot_info(struct machine *m)
 {
 	static char dtb[FDT_MAX_SIZE];
 	uint8_t seed[BOOT_RNG_SEED_SIZE];
 	char cmdline[BOOT_CMDLINE_MAX];
-	const char *parts[] = {DEFAULT_CMDLINE, m->cfg->cmdline};
 	struct boot_setup bs = {
 	    .kernel = &m->image,
 	    .cmdline = cmdline,
@@ -139,7 +229,7 @@ static int write_boot_info(struct machine *m)
 	};
 	int size;
 
-	if (cmdline_build(cmdline, sizeof(cmdline), parts, 2) < 0)
+	if (build_cmdline(m, cmdline, sizeof(cmdline)) < 0)
 		return -1;
 	if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) == sizeof(seed))
 		bs.rng_seed = seed;
@@ -238,7 +328,7 @@ static int run_vm(struct machine *m)
 	const struct vmm_config *cfg = m->cfg;
 
 	if (load_images(m) < 0 || vm_create(&m->vm, cfg->cpus) < 0 || vm_map_memory(&m->vm) < 0 ||
-	    create_devices(m) < 0 || write_boot_info(m) < 0)
+	    create_devices(m) < 0 || create_disks(m) < 0 || write_boot_info(m) < 0)
 		return -1;
 	block_signals();
 	if (vcpus_create(&m->vm, m->image.entry) < 0)
@@ -272,13 +362,13 @@ int main(int argc, char **argv)
 	m.cfg = &cfg;
 	m.fdt.ncpus = cfg.cpus;
 	m.fdt.power_off = 1;
-	if (cfg.ndisks)
-		fprintf(stderr, "vmm: warning: --disk is not supported yet; ignoring %u disk(s)\n",
-			cfg.ndisks);
+	if (place_virtio_devices(&m) < 0)
+		goto fail;
 	if (cfg.dump_dtb)
 		status = dump_dtb(&m.fdt, cfg.dump_dtb);
 	else
 		status = run_vm(&m);
+	destroy_disks(&m);
 	vm_destroy(&m.vm);
 	if (status < 0)
 		goto fail;

@@ -85,6 +85,7 @@ head -c 100 "$work/tiny.elf" >"$work/truncated.elf"
 : >"$work/empty"
 echo "hello" >"$work/text"
 head -c $((40 << 20)) /dev/zero >"$work/big.initrd"
+for i in 0 1 2 3 4 5 6 7 8; do truncate -s 1M "$work/disk$i.img"; done
 chmod 644 "$work"/*
 
 expect_error "unknown option" "unknown option '--bogus'" $VMM --bogus
@@ -108,6 +109,16 @@ expect_error "zero cpus" "bad count '0'" $VMM --kernel "$work/tiny.elf" --cpus 0
 expect_error "too many cpus" "bad count '33'" $VMM --kernel "$work/tiny.elf" --cpus 33
 expect_error "cpus not a number" "bad count 'two'" $VMM --kernel "$work/tiny.elf" --cpus two
 expect_error "bad disk option" "unknown option 'rw'" $VMM --kernel "$work/tiny.elf" --disk x.img,rw
+expect_error "bad disk io" "bad io 'aio'" $VMM --kernel "$work/tiny.elf" --disk x.img,io=aio
+expect_error "disk serial too long" "longer than 20 bytes" \
+	$VMM --kernel "$work/tiny.elf" --disk x.img,serial=123456789012345678901
+expect_error "too many disks" "at most 8 disks" $VMM --kernel "$work/tiny.elf" \
+	$(for i in 0 1 2 3 4 5 6 7 8; do echo --disk "$work/disk$i.img"; done)
+expect_error "missing disk" "disk '$work/nope'" $VMM --kernel "$work/tiny.elf" --disk "$work/nope"
+expect_error "disk is a directory" "is a directory" $VMM --kernel "$work/tiny.elf" --disk "$work"
+expect_error "empty disk" "is empty" $VMM --kernel "$work/tiny.elf" --disk "$work/empty"
+expect_error "disk given twice" "is locked" \
+	$VMM --kernel "$work/tiny.elf" --disk "$work/disk0.img" --disk "$work/disk0.img"
 expect_error "unwritable dtb path" "cannot write device tree" $VMM --dump-dtb "$work/no/such/dir/x.dtb"
 # Hiding /dev/kvm and dropping to an unprivileged user both need root.
 if [ "$(id -u)" = 0 ]; then
@@ -121,9 +132,13 @@ fi
 
 # The tiny guest: console output, boot marker and test-exit status, on both
 # platform descriptions, with the most (idle) application processors, and
-# with RAM split around the MMIO hole.
-for opts in "" "--mptable" "--cpus 32" "--mptable --cpus 32" "--mem 6G"; do
+# with RAM split around the MMIO hole, and with the most virtio disks (with
+# and without KVM's eventfd fast paths; the guest does not touch them).
+disks=$(printf -- "--disk $work/disk%d.img " 0 1 2 3 4 5 6 7)
+for opts in "" "--mptable" "--cpus 32" "--mptable --cpus 32" "--mem 6G" "--cpus 32 $disks" \
+	"--mptable --no-eventfd $disks"; do
 	name="tiny guest ${opts:-default}"
+	name=${name//--disk $work\/disk?.img /+disk }
 	timeout 60 $VMM --kernel "$work/tiny.elf" --mem 32M $opts >"$work/out" 2>"$work/err" </dev/null
 	rc=$?
 	if [ "$rc" -ne 7 ]; then

@@ -203,6 +203,19 @@ START_TEST(cmdline_skips_missing_parts)
 }
 END_TEST
 
+START_TEST(cmdline_param_found_as_whole_word)
+{
+	ck_assert(cmdline_has_param("root=/dev/vda", "root"));
+	ck_assert(cmdline_has_param("quiet\troot=/dev/vdb rw", "root"));
+	ck_assert(cmdline_has_param("a  root", "root"));
+	ck_assert(!cmdline_has_param("vmmtest.root=vda", "root"));
+	ck_assert(!cmdline_has_param("rootwait rootfstype=ext4", "root"));
+	ck_assert(!cmdline_has_param("", "root"));
+	ck_assert(!cmdline_has_param(NULL, "root"));
+	ck_assert(!cmdline_has_param("   ", "root"));
+}
+END_TEST
+
 /*
  * "abc de" needs 7 bytes with its NUL. The buffers are heap blocks of the
  * exact size so that ASan catches a write one past the end.
@@ -524,6 +537,7 @@ Suite *boot_suite(void)
 
 	tcase_add_test(cmd, cmdline_joins_parts);
 	tcase_add_test(cmd, cmdline_skips_missing_parts);
+	tcase_add_test(cmd, cmdline_param_found_as_whole_word);
 	tcase_add_test(cmd, cmdline_exact_fit);
 	tcase_add_test(cmd, cmdline_one_byte_short_refused);
 	tcase_add_test(cmd, cmdline_empty_buffer);
