@@ -6,6 +6,7 @@
 #include "core/fdt.h"
 #include "core/layout.h"
 #include "devices/legacy/platform.h"
+#include "devices/mmio/virtio_mmio.h"
 #include "tests/unit/suites.h"
 
 static _Alignas(8) char blob[FDT_MAX_SIZE];
@@ -184,36 +185,25 @@ START_TEST(no_power_off_nodes)
 }
 END_TEST
 
-struct virtio_dev {
-	uint64_t base;
-	uint32_t irq;
+/* A virtio-mmio transport's node, with a record of how the tree builder called it. */
+struct recorded_dev {
+	struct virtio_mmio t;
 	unsigned int calls;
 	uint32_t ioapic_seen;
 };
 
-/* What a virtio-mmio device's callback would add. */
 static int add_virtio(void *fdt, void *opaque, uint32_t ioapic)
 {
-	struct virtio_dev *d = opaque;
-	fdt32_t irq[2] = {cpu_to_fdt32(d->irq), cpu_to_fdt32(FDT_IRQ_EDGE_RISING)};
-	fdt64_t reg[2] = {cpu_to_fdt64(d->base), cpu_to_fdt64(0x200)};
-	char name[32];
-	int err;
+	struct recorded_dev *d = opaque;
 
 	d->calls++;
 	d->ioapic_seen = ioapic;
-	snprintf(name, sizeof(name), "virtio@%llx", (unsigned long long)d->base);
-	err = fdt_begin_node(fdt, name);
-	err = err ?: fdt_property_string(fdt, "compatible", "virtio,mmio");
-	err = err ?: fdt_property(fdt, "reg", reg, sizeof(reg));
-	err = err ?: fdt_property(fdt, "interrupts", irq, sizeof(irq));
-	err = err ?: fdt_property_u32(fdt, "interrupt-parent", ioapic);
-	return err ?: fdt_end_node(fdt);
+	return virtio_mmio_fdt_node(fdt, &d->t, ioapic);
 }
 
 START_TEST(device_callback)
 {
-	struct virtio_dev dev = {.base = VIRTIO_MMIO_BASE, .irq = 16};
+	struct recorded_dev dev = {.t = {.base = VIRTIO_MMIO_BASE, .gsi = 16}};
 	struct fdt_desc desc = {.ncpus = 1};
 	const fdt32_t *irq;
 	int off, len;
@@ -265,12 +255,13 @@ END_TEST
 
 START_TEST(max_nodes)
 {
-	static struct virtio_dev devs[FDT_MAX_NODES + 1];
+	static struct recorded_dev devs[FDT_MAX_NODES + 1];
 	struct fdt_desc desc = {.ncpus = 1};
 	char path[32];
 
 	for (unsigned int i = 0; i < FDT_MAX_NODES; i++) {
-		devs[i] = (struct virtio_dev){.base = VIRTIO_MMIO_BASE + i * 0x1000, .irq = 5 + i};
+		devs[i] = (struct recorded_dev){
+		    .t = {.base = VIRTIO_MMIO_BASE + i * VIRTIO_MMIO_STRIDE, .gsi = 5 + i}};
 		ck_assert_int_eq(fdt_add_device(&desc, add_virtio, &devs[i]), 0);
 	}
 	ck_assert_fails_with(fdt_add_device(&desc, add_virtio, &devs[FDT_MAX_NODES]),
@@ -279,7 +270,7 @@ START_TEST(max_nodes)
 	build(&desc);
 	for (unsigned int i = 0; i < FDT_MAX_NODES; i++) {
 		ck_assert_uint_eq(devs[i].calls, 1);
-		snprintf(path, sizeof(path), "/virtio@%llx", (unsigned long long)devs[i].base);
+		snprintf(path, sizeof(path), "/virtio@%llx", (unsigned long long)devs[i].t.base);
 		ck_assert_uint_eq(prop_u32(node(path), "interrupt-parent"), devs[i].ioapic_seen);
 	}
 	ck_assert_uint_eq(devs[FDT_MAX_NODES].calls, 0);
