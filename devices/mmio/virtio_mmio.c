@@ -163,7 +163,13 @@ static void mmio_write(void *opaque, uint64_t off, const uint8_t *data, uint32_t
 
 const struct io_dev_ops virtio_mmio_ops = {.read = mmio_read, .write = mmio_write};
 
-/* Called from device workers: an irqfd write, or an edge through KVM_IRQ_LINE. */
+/*
+ * Called from device workers: an irqfd write, or an edge through
+ * KVM_IRQ_LINE. Two workers' pulses must not overlap: the second would
+ * raise a line that is already high, which is no edge, and if the guest
+ * had looked at the rings between the first edge and the second worker's
+ * completion, that completion would wait for an interrupt that never comes.
+ */
 static void mmio_interrupt(void *opaque)
 {
 	struct virtio_mmio *t = opaque;
@@ -172,8 +178,10 @@ static void mmio_interrupt(void *opaque)
 	if (t->irq_fd >= 0 && write(t->irq_fd, &one, sizeof(one)) == sizeof(one))
 		return;
 	if (t->host->set_irq) {
+		pthread_mutex_lock(&t->irq_lock);
 		t->host->set_irq(t->host->opaque, t->gsi, 1);
 		t->host->set_irq(t->host->opaque, t->gsi, 0);
+		pthread_mutex_unlock(&t->irq_lock);
 	}
 }
 
@@ -223,6 +231,7 @@ int virtio_mmio_attach(struct virtio_mmio *t, struct virtio_dev *vdev, uint64_t 
 		host = &no_host;
 	*t = (struct virtio_mmio){
 	    .vdev = vdev, .base = base, .gsi = gsi, .host = host, .irq_fd = -1};
+	pthread_mutex_init(&t->irq_lock, NULL);
 	if (io_bus_register(bus, base, VIRTIO_MMIO_SIZE, &virtio_mmio_ops, t) < 0)
 		return -1;
 	vdev->transport = (struct virtio_transport){.interrupt = mmio_interrupt, .opaque = t};
@@ -248,6 +257,7 @@ void virtio_mmio_detach(struct virtio_mmio *t)
 		close(t->irq_fd);
 	t->irq_fd = -1;
 	t->vdev = NULL;
+	pthread_mutex_destroy(&t->irq_lock);
 }
 
 int virtio_mmio_fdt_node(void *fdt, void *opaque, uint32_t ioapic)

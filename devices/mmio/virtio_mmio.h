@@ -36,8 +36,9 @@ struct virtio_mmio {
 	uint64_t base;
 	uint32_t gsi;
 	const struct virtio_mmio_host *host;
-	int irq_fd;	       /* bound with KVM_IRQFD, or -1 */
-	bool notify_in_kernel; /* every queue's notify goes through an ioeventfd */
+	int irq_fd;		  /* bound with KVM_IRQFD, or -1 */
+	pthread_mutex_t irq_lock; /* one KVM_IRQ_LINE pulse at a time (no irqfd) */
+	bool notify_in_kernel;	  /* every queue's notify goes through an ioeventfd */
 	uint32_t device_features_sel;
 	uint32_t driver_features_sel;
 	uint32_t queue_sel;

@@ -931,6 +931,55 @@ START_TEST(irqfd_failure_falls_back_to_set_irq)
 }
 END_TEST
 
+/* Pulses from several workers at once, seen from the line's side. */
+static atomic_int pulse_level;
+static atomic_uint pulse_edges, pulse_overlaps;
+
+static void counting_set_irq(void *opaque, uint32_t gsi, int level)
+{
+	(void)opaque;
+	(void)gsi;
+	if (level && atomic_exchange(&pulse_level, 1))
+		atomic_fetch_add(&pulse_overlaps, 1); /* raised while high: no edge */
+	else if (level)
+		atomic_fetch_add(&pulse_edges, 1);
+	else
+		atomic_store(&pulse_level, 0);
+}
+
+#define PULSE_THREADS 4
+#define PULSES	      20000
+
+static void *pulse_many(void *arg)
+{
+	for (int i = 0; i < PULSES; i++)
+		virtio_config_changed(arg);
+	return NULL;
+}
+
+/* Without irqfd every interrupt from every worker is an edge of its own. */
+START_TEST(concurrent_interrupts_each_an_edge)
+{
+	pthread_t threads[PULSE_THREADS];
+	unsigned int overlaps, edges;
+
+	atomic_store(&pulse_level, 0);
+	atomic_store(&pulse_edges, 0);
+	atomic_store(&pulse_overlaps, 0);
+	host.set_irq = counting_set_irq;
+	reattach_with(NULL, NULL);
+	probe();
+	for (int i = 0; i < PULSE_THREADS; i++)
+		ck_assert_int_eq(pthread_create(&threads[i], NULL, pulse_many, &vdev), 0);
+	for (int i = 0; i < PULSE_THREADS; i++)
+		pthread_join(threads[i], NULL);
+	overlaps = atomic_load(&pulse_overlaps);
+	edges = atomic_load(&pulse_edges);
+	ck_assert_uint_eq(overlaps, 0);
+	ck_assert_uint_eq(edges, PULSE_THREADS * PULSES);
+}
+END_TEST
+
 START_TEST(ioeventfd_per_queue)
 {
 	reattach_with(NULL, fake_ioeventfd);
@@ -1102,6 +1151,7 @@ Suite *virtio_mmio_suite(void)
 	tcase_add_test(irq, used_buffer_interrupt);
 	tcase_add_test(irq, interrupt_ack_clears_only_acked_bits);
 	tcase_add_test(irq, needs_reset_interrupts_once_when_live);
+	tcase_add_test(irq, concurrent_interrupts_each_an_edge);
 	tcase_add_test(cfg, config_generation_and_interrupt);
 	tcase_add_test(cfg, config_reads_in_range);
 	tcase_add_test(cfg, config_reads_out_of_range_are_zero);
