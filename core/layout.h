@@ -23,10 +23,10 @@
 #define HIGH_RAM_START	     0x100000ULL
 #define BZIMAGE_LOAD_ADDR    0x100000ULL
 
-#define MMIO_HOLE_START	      0xc0000000ULL
-#define MMIO_HOLE_END	      0x100000000ULL
-#define POWER_MMIO_ADDR	      0xc0000000ULL /* syscon power-off/reboot registers */
-#define VIRTIO_MMIO_BASE      0xd0000000ULL /* one device per page from here */
+#define MMIO_HOLE_START	 0xc0000000ULL
+#define MMIO_HOLE_END	 0x100000000ULL
+#define POWER_MMIO_ADDR	 0xc0000000ULL /* syscon power-off/reboot registers */
+#define VIRTIO_MMIO_BASE 0xd0000000ULL /* one device per page from here */
 /*
  * virtio-mmio interrupts use IO-APIC pins 16-23: under a device tree Linux
  * keeps pins 0-15 on the 8259, and the MP table maps every pin 1:1.

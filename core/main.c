@@ -31,7 +31,7 @@
 #include "core/util.h"
 #include "core/vm.h"
 
-#define DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1"
+#define DEFAULT_CMDLINE	  "console=ttyS0 reboot=k panic=-1"
 #define DISK_ROOT_CMDLINE "root=/dev/vda rw"
 
 struct machine {

@@ -33,11 +33,11 @@
 
 /* One popped request: readable buffers first, then writable ones. */
 struct vq_chain {
-	uint16_t head;		  /* what vq_push() returns to the driver */
-	unsigned int nr_out;	  /* iov[0 .. nr_out): device-readable */
-	unsigned int nr_in;	  /* iov[nr_out .. nr_out + nr_in): device-writable */
-	uint64_t out_len;	  /* total bytes readable */
-	uint64_t in_len;	  /* total bytes writable */
+	uint16_t head;	     /* what vq_push() returns to the driver */
+	unsigned int nr_out; /* iov[0 .. nr_out): device-readable */
+	unsigned int nr_in;  /* iov[nr_out .. nr_out + nr_in): device-writable */
+	uint64_t out_len;    /* total bytes readable */
+	uint64_t in_len;     /* total bytes writable */
 	struct iovec iov[VQ_MAX_SIZE];
 };
 
@@ -51,8 +51,8 @@ struct virtqueue {
 
 	/* Filled by vq_enable() from the negotiated features. */
 	const struct guest_mem *mem;
-	bool event_idx;	 /* VIRTIO_RING_F_EVENT_IDX */
-	bool indirect;	 /* VIRTIO_RING_F_INDIRECT_DESC */
+	bool event_idx; /* VIRTIO_RING_F_EVENT_IDX */
+	bool indirect;	/* VIRTIO_RING_F_INDIRECT_DESC */
 	struct vring_desc *desc;
 	struct vring_avail *avail;
 	struct vring_used *used;

@@ -26,17 +26,17 @@ static inline void clear_error(void)
 }
 
 /* last_error() names the problem: it contains @sub. */
-#define ck_assert_error(sub)                                                           \
-	ck_assert_msg(strstr(last_error(), (sub)) != NULL,                             \
-		      "last_error() is \"%s\", expected it to contain \"%s\"", last_error(), \
+#define ck_assert_error(sub)                                                                       \
+	ck_assert_msg(strstr(last_error(), (sub)) != NULL,                                         \
+		      "last_error() is \"%s\", expected it to contain \"%s\"", last_error(),       \
 		      (sub))
 
 /* @call returns -1 and leaves an error message that contains @sub. */
-#define ck_assert_fails_with(call, sub)                                                \
-	do {                                                                           \
-		clear_error();                                                         \
-		ck_assert_int_eq((call), -1);                                          \
-		ck_assert_error(sub);                                                  \
+#define ck_assert_fails_with(call, sub)                                                            \
+	do {                                                                                       \
+		clear_error();                                                                     \
+		ck_assert_int_eq((call), -1);                                                      \
+		ck_assert_error(sub);                                                              \
 	} while (0)
 
 #endif
