@@ -38,15 +38,6 @@ struct blk_bufs {
 	uint64_t in_len;
 };
 
-static uint64_t iov_length(const struct iovec *iov, unsigned int cnt)
-{
-	uint64_t len = 0;
-
-	for (unsigned int i = 0; i < cnt; i++)
-		len += iov[i].iov_len; /* at most VQ_MAX_SIZE buffers of < 4 GiB: no overflow */
-	return len;
-}
-
 /* Copy up to @len bytes from the start of @iov into @buf; returns how many. */
 static size_t iov_to_buf(const struct iovec *iov, unsigned int cnt, void *buf, size_t len)
 {
@@ -90,8 +81,9 @@ static bool take_status(struct blk_req *req, struct blk_bufs *b)
 		return false;
 	b->in[b->nr_in - 1].iov_len--;
 	req->status = (uint8_t *)b->in[b->nr_in - 1].iov_base + b->in[b->nr_in - 1].iov_len;
-	b->out_len = iov_length(b->out, b->nr_out);
-	b->in_len = iov_length(b->in, b->nr_in);
+	/* The chain carries its totals; only the status byte is taken off. */
+	b->out_len = c->out_len;
+	b->in_len = c->in_len - 1;
 	return true;
 }
 

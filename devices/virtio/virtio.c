@@ -322,11 +322,10 @@ static void enable_queue(struct virtio_dev *vdev, uint32_t q, struct virtqueue *
 
 	if (!status_has(vdev, VIRTIO_CONFIG_S_FEATURES_OK))
 		return;
+	/* On success vq_enable() marks the queue ready itself. */
 	if (vq_enable(vq, vdev->mem, virtio_has_feature(vdev, VIRTIO_RING_F_EVENT_IDX),
-		      virtio_has_feature(vdev, VIRTIO_RING_F_INDIRECT_DESC)) == 0) {
-		vq->ready = true;
+		      virtio_has_feature(vdev, VIRTIO_RING_F_INDIRECT_DESC)) == 0)
 		return;
-	}
 	/* vq_enable() said what was wrong through set_error(). */
 	snprintf(why, sizeof(why), "queue %u: %s", q, last_error());
 	virtio_needs_reset(vdev, why);
