@@ -8,6 +8,7 @@
 #include "core/cli.h"
 #include "core/error.h"
 #include "core/memory.h"
+#include "core/util.h"
 
 /* "512M", "2G", "65536K" or plain bytes; refuses anything that would overflow. */
 int parse_size(const char *s, uint64_t *out)
@@ -70,7 +71,7 @@ static int parse_disk_io(const char *val, enum disk_io *io)
 	static const char *const names[] = {
 	    [DISK_IO_AUTO] = "auto", [DISK_IO_URING] = "uring", [DISK_IO_SYNC] = "sync"};
 
-	for (unsigned int i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+	for (unsigned int i = 0; i < ARRAY_SIZE(names); i++) {
 		if (!strcmp(val, names[i])) {
 			*io = (enum disk_io)i;
 			return 0;
@@ -207,7 +208,7 @@ static int lookup_option(const char *arg, const char **inline_val)
 	size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
 
 	*inline_val = eq ? eq + 1 : NULL;
-	for (unsigned int i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
+	for (unsigned int i = 0; i < ARRAY_SIZE(options); i++) {
 		if (strlen(options[i].name) == len && !strncmp(arg, options[i].name, len))
 			return (int)i;
 	}

@@ -14,6 +14,7 @@
 #include "core/console.h"
 #include "core/error.h"
 #include "core/layout.h"
+#include "core/util.h"
 #include "core/vm.h"
 
 #define KVM_DEVICE "/dev/kvm"
@@ -61,7 +62,7 @@ static int check_caps(struct vm *vm, unsigned int ncpus)
 	};
 	int max;
 
-	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(needed); i++) {
 		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, needed[i].cap) <= 0)
 			return set_error("KVM lacks the %s capability", needed[i].name);
 	}
