@@ -12,6 +12,9 @@
 #define VMM_DEFAULT_MEM (256ULL << 20)
 
 #define VMM_DISK_SERIAL_MAX 20 /* VIRTIO_BLK_ID_BYTES */
+#define VMM_MAX_NICS	    4
+#define VMM_MAX_HOSTFWD	    8
+#define VMM_DEFAULT_MTU	    1500
 
 /* How a disk's requests reach the host kernel. */
 enum disk_io { DISK_IO_AUTO, DISK_IO_URING, DISK_IO_SYNC };
@@ -21,6 +24,29 @@ struct disk_opt {
 	bool ro;
 	const char *serial; /* NULL: none; at most VMM_DISK_SERIAL_MAX bytes */
 	enum disk_io io;
+};
+
+/* Where a network card's frames go. */
+enum net_kind { NET_TAP, NET_USER };
+
+/* --net user,hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT */
+struct net_hostfwd {
+	bool udp;
+	uint32_t host_addr;  /* IPv4, host byte order; default 127.0.0.1 */
+	uint16_t host_port;  /* 1..65535 */
+	uint32_t guest_addr; /* IPv4, host byte order; 0: the address the guest leases */
+	uint16_t guest_port; /* 1..65535 */
+};
+
+struct net_opt {
+	enum net_kind kind;
+	bool has_mac;
+	uint8_t mac[6];	    /* when has_mac; otherwise derived from the card's index */
+	uint16_t mtu;	    /* 68..65535, VMM_DEFAULT_MTU unless given */
+	const char *ifname; /* tap: NULL lets the kernel name it (tap0, tap1...) */
+	bool restrict_net;  /* user: the guest reaches nothing but forwarded ports */
+	struct net_hostfwd hostfwd[VMM_MAX_HOSTFWD]; /* user only */
+	unsigned int nr_hostfwd;
 };
 
 struct vmm_config {
@@ -37,6 +63,9 @@ struct vmm_config {
 	struct disk_opt disks[VMM_MAX_DISKS];
 	unsigned int ndisks;
 	char disk_buf[VMM_MAX_DISKS][4096];
+	struct net_opt nets[VMM_MAX_NICS];
+	unsigned int nnets;
+	char net_buf[VMM_MAX_NICS][4096];
 };
 
 int parse_size(const char *s, uint64_t *out);

@@ -240,18 +240,36 @@ int vq_pop(struct virtqueue *vq, struct vq_chain *chain)
 	return 1;
 }
 
-void vq_push(struct virtqueue *vq, uint16_t head, uint32_t len)
+void vq_unpop(struct virtqueue *vq, uint16_t n)
+{
+	vq->last_avail -= n;
+}
+
+void vq_fill(struct virtqueue *vq, uint16_t offset, uint16_t head, uint32_t len)
 {
 	struct vring_used_elem *elem;
 
 	if (!vq->ready)
 		return;
-	elem = &vq->used->ring[vq->used_idx & (vq->size - 1)];
+	/* Past used->idx the slots are ours: the driver reads none of them yet. */
+	elem = &vq->used->ring[(uint16_t)(vq->used_idx + offset) & (vq->size - 1)];
 	elem->id = head;
 	elem->len = len;
-	vq->used_idx++;
-	/* Release: the driver that sees the new idx sees the element (2.7.8.2). */
+}
+
+void vq_flush(struct virtqueue *vq, uint16_t n)
+{
+	if (!vq->ready)
+		return;
+	vq->used_idx += n;
+	/* Release: the driver that sees the new idx sees the elements (2.7.8.2). */
 	__atomic_store_n(&vq->used->idx, vq->used_idx, __ATOMIC_RELEASE);
+}
+
+void vq_push(struct virtqueue *vq, uint16_t head, uint32_t len)
+{
+	vq_fill(vq, 0, head, len);
+	vq_flush(vq, 1);
 }
 
 /*

@@ -96,6 +96,22 @@ int vq_pop(struct virtqueue *vq, struct vq_chain *chain);
 void vq_push(struct virtqueue *vq, uint16_t head, uint32_t len);
 
 /*
+ * Give back the last @n chains vq_pop() returned, none of them pushed: the
+ * next vq_pop() returns them again. For a device that found it cannot use
+ * them yet (a receive queue whose buffers do not hold the frame waiting).
+ */
+void vq_unpop(struct virtqueue *vq, uint16_t n);
+
+/*
+ * vq_push() in two steps, for several chains that the driver must see
+ * together (a received frame spread over merged buffers): vq_fill() writes
+ * the used element @offset places after the last published one, vq_flush()
+ * publishes @n filled elements at once.
+ */
+void vq_fill(struct virtqueue *vq, uint16_t offset, uint16_t head, uint32_t len);
+void vq_flush(struct virtqueue *vq, uint16_t n);
+
+/*
  * After one or more vq_push(): does the driver want an interrupt? Honours
  * used_event with EVENT_IDX (then the first call after vq_enable() always
  * says yes) and VRING_AVAIL_F_NO_INTERRUPT without it.

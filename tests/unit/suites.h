@@ -18,6 +18,8 @@ Suite *devices_suite(void);
 Suite *virtqueue_suite(void);
 Suite *virtio_mmio_suite(void);
 Suite *blk_suite(void);
+Suite *net_suite(void);
+Suite *net_user_suite(void);
 
 /* Forget the last error, so that a later check cannot pass on a stale one. */
 static inline void clear_error(void)

@@ -1,0 +1,8 @@
+// SPDX-License-Identifier: MIT
+/* Being written. */
+#include "tests/unit/suites.h"
+
+Suite *net_user_suite(void)
+{
+	return suite_create("net_user");
+}
