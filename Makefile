@@ -17,7 +17,7 @@ VMM_SRCS := core/cli.c core/error.c core/memory.c core/loader.c core/boot.c core
 	devices/mmio/bus.c devices/mmio/virtio_mmio.c devices/legacy/uart.c \
 	devices/legacy/platform.c devices/virtio/virtqueue.c devices/virtio/virtio.c \
 	devices/virtio/blk.c devices/virtio/disk.c devices/virtio/disk_uring.c \
-	devices/virtio/net.c devices/virtio/net_tap.c devices/virtio/net_user.c
+	devices/virtio/iov.c devices/virtio/net.c devices/virtio/net_tap.c devices/virtio/net_user.c
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 
 VMM_OBJS  := $(VMM_SRCS:%.c=build/obj/%.o)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,18 @@ void vmm_log(const char *fmt, ...)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "vmm: %s%s", line, console_is_raw() ? "\r\n" : "\n");
+}
+
+int vmm_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg, const char *what)
+{
+	sigset_t all, old;
+	int err;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(thread, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return err ? set_error("cannot start %s thread: %s", what, strerror(err)) : 0;
 }
 
 static int open_kvm(void)

@@ -67,4 +67,10 @@ void vcpus_stop(struct vm *vm);
 
 void vmm_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * Start a device worker thread with every signal blocked: signals are the
+ * main thread's (and SIGUSR1 the vCPUs'). -1 with set_error() naming @what.
+ */
+int vmm_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg, const char *what);
+
 #endif

@@ -19,6 +19,7 @@
 #include "core/util.h"
 #include "core/vm.h"
 #include "devices/virtio/blk_internal.h"
+#include "devices/virtio/iov.h"
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
@@ -37,31 +38,6 @@ struct blk_bufs {
 	unsigned int nr_in;
 	uint64_t in_len;
 };
-
-/* Copy up to @len bytes from the start of @iov into @buf; returns how many. */
-static size_t iov_to_buf(const struct iovec *iov, unsigned int cnt, void *buf, size_t len)
-{
-	size_t done = 0;
-
-	for (unsigned int i = 0; i < cnt && done < len; i++) {
-		size_t n = MIN(len - done, iov[i].iov_len);
-
-		memcpy((uint8_t *)buf + done, iov[i].iov_base, n);
-		done += n;
-	}
-	return done;
-}
-
-/* Copy @len bytes into the start of @iov, which holds at least that many. */
-static void buf_to_iov(const struct iovec *iov, const void *buf, size_t len)
-{
-	for (size_t done = 0; done < len; iov++) {
-		size_t n = MIN(len - done, iov->iov_len);
-
-		memcpy(iov->iov_base, (const uint8_t *)buf + done, n);
-		done += n;
-	}
-}
 
 /*
  * The status byte is the last byte of the last writable buffer: take it off
@@ -120,7 +96,7 @@ static uint8_t get_id(struct virtio_blk *blk, struct blk_req *req, struct blk_bu
 {
 	if (b->in_len < VIRTIO_BLK_ID_BYTES)
 		return VIRTIO_BLK_S_IOERR;
-	buf_to_iov(b->in, blk->id, VIRTIO_BLK_ID_BYTES);
+	iov_from_buf(b->in, b->nr_in, 0, blk->id, VIRTIO_BLK_ID_BYTES);
 	req->data_in = VIRTIO_BLK_ID_BYTES;
 	return VIRTIO_BLK_S_OK;
 }
@@ -160,8 +136,8 @@ static uint8_t parse_ranges(struct virtio_blk *blk, struct blk_req *req, bool di
 		struct virtio_blk_discard_write_zeroes seg;
 		uint8_t status;
 
-		iov_to_buf(b->out, b->nr_out, &seg, sizeof(seg));
-		disk_iov_advance(&b->out, &b->nr_out, sizeof(seg));
+		iov_to_buf(b->out, b->nr_out, 0, &seg, sizeof(seg));
+		iov_advance(&b->out, &b->nr_out, sizeof(seg));
 		status = parse_range(blk, discard, &seg, &req->ranges[i]);
 		if (status != VIRTIO_BLK_S_OK)
 			return status;
@@ -180,9 +156,9 @@ static uint8_t parse_request(struct virtio_blk *blk, struct blk_req *req, struct
 	uint64_t sector;
 
 	/* The header may be split anywhere across the readable buffers. */
-	if (iov_to_buf(b->out, b->nr_out, &hdr, BLK_HDR_SIZE) < BLK_HDR_SIZE)
+	if (iov_to_buf(b->out, b->nr_out, 0, &hdr, BLK_HDR_SIZE) < BLK_HDR_SIZE)
 		return VIRTIO_BLK_S_IOERR;
-	disk_iov_advance(&b->out, &b->nr_out, BLK_HDR_SIZE);
+	iov_advance(&b->out, &b->nr_out, BLK_HDR_SIZE);
 	b->out_len -= BLK_HDR_SIZE;
 	sector = le64toh(hdr.sector);
 	switch (le32toh(hdr.type)) {
@@ -397,8 +373,6 @@ static int worker_start(struct virtio_blk *blk, unsigned int q)
 {
 	unsigned int depth = MAX(blk->vdev.vqs[q].size, 1);
 	struct blk_worker *w = &blk->workers[q];
-	sigset_t all, old;
-	int err;
 
 	*w = (struct blk_worker){.blk = blk, .q = q};
 	w->reqs = calloc(depth, sizeof(*w->reqs));
@@ -413,16 +387,11 @@ static int worker_start(struct virtio_blk *blk, unsigned int q)
 		free(w->reqs);
 		return -1;
 	}
-	w->running = true;
-	/* Signals are for the main thread: the worker starts with all of them blocked. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = pthread_create(&w->thread, NULL, worker_main, w);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (err) {
+	if (vmm_thread_start(&w->thread, worker_main, w, "virtio-blk worker") < 0) {
 		worker_free(w);
-		return set_error("worker thread: %s", strerror(err));
+		return -1;
 	}
+	w->running = true;
 	return 0;
 }
 

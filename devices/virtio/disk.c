@@ -14,6 +14,7 @@
 #include "core/util.h"
 #include "core/vm.h"
 #include "devices/virtio/disk.h"
+#include "devices/virtio/iov.h"
 
 /* What zero filling writes from: never written, only read by the kernel. */
 static const uint8_t zeros[DISK_ZERO_CHUNK];
@@ -202,21 +203,6 @@ bool disk_req_prepare(struct disk *disk, struct disk_req *req)
 	return false;
 }
 
-void disk_iov_advance(struct iovec **iov, unsigned int *cnt, uint64_t n)
-{
-	while (n && *cnt) {
-		uint64_t step = MIN(n, (uint64_t)(*iov)->iov_len);
-
-		(*iov)->iov_base = (uint8_t *)(*iov)->iov_base + step;
-		(*iov)->iov_len -= step;
-		n -= step;
-		if ((*iov)->iov_len)
-			break;
-		(*iov)++;
-		(*cnt)--;
-	}
-}
-
 static void account_written(struct disk_req *req, uint64_t n)
 {
 	if (req->call.iov == req->zero_iov) {
@@ -224,7 +210,7 @@ static void account_written(struct disk_req *req, uint64_t n)
 		return;
 	}
 	req->offset += n;
-	disk_iov_advance(&req->iov, &req->iovcnt, n);
+	iov_advance(&req->iov, &req->iovcnt, n);
 }
 
 static void mark_unsupported(struct disk *disk, int mode)

@@ -97,9 +97,6 @@ struct disk_req {
 	int error;	       /* 0, or the errno that ended the request */
 };
 
-/* Drop the first @n bytes of an iovec list, in place (emptied entries too). */
-void disk_iov_advance(struct iovec **iov, unsigned int *cnt, uint64_t n);
-
 /* Ready @req (op and its fields filled in) to run from the start. */
 void disk_req_reset(struct disk_req *req);
 /* Put the next call in req->call; false when @req is finished (see req->error). */
