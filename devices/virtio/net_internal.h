@@ -8,6 +8,7 @@
 
 #include <linux/virtio_net.h>
 #include <pthread.h>
+#include <stddef.h>
 
 #include "devices/virtio/net.h"
 #include "devices/virtio/net_backend.h"
@@ -23,7 +24,11 @@ struct net_stats {
 	uint64_t tx_dropped;	      /* bad chains and frames the backend refused */
 };
 
+/* Config space up to and including mtu: no speed, duplex or RSS fields offered. */
+#define NET_CONFIG_LEN (offsetof(struct virtio_net_config, mtu) + sizeof(uint16_t))
+
 struct virtio_net {
+	char name[16]; /* virtio-net0... */
 	struct virtio_dev vdev;
 	struct virtio_net_config config;
 	struct net_backend *be;
@@ -33,6 +38,9 @@ struct virtio_net {
 	bool running;
 	bool rx_wait_guest; /* a frame (or the backend) waits for receive buffers */
 	bool tx_wait_backend; /* a send() said NET_SEND_AGAIN */
+	bool rx_more, tx_more; /* the budget ran out: look again without sleeping */
+	bool logged_drop;      /* the first drop was logged; the rest are counted */
+	struct pollfd *pollfds; /* the worker's: 3 of ours, then the backend's */
 	struct vq_chain chain;	/* the worker's scratch chain */
 	struct net_stats stats;
 };

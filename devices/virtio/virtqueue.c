@@ -240,6 +240,13 @@ int vq_pop(struct virtqueue *vq, struct vq_chain *chain)
 	return 1;
 }
 
+bool vq_has_avail(struct virtqueue *vq)
+{
+	if (!vq->ready || vq->broken)
+		return false;
+	return __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE) != vq->last_avail;
+}
+
 void vq_unpop(struct virtqueue *vq, uint16_t n)
 {
 	vq->last_avail -= n;

@@ -95,6 +95,9 @@ int vq_pop(struct virtqueue *vq, struct vq_chain *chain);
  */
 void vq_push(struct virtqueue *vq, uint16_t head, uint32_t len);
 
+/* Has the driver posted a chain vq_pop() has not taken? False when not ready or broken. */
+bool vq_has_avail(struct virtqueue *vq);
+
 /*
  * Give back the last @n chains vq_pop() returned, none of them pushed: the
  * next vq_pop() returns them again. For a device that found it cannot use
