@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include <ctype.h>
+#include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,15 +99,29 @@ static int check_serial(const char *val)
 	return 0;
 }
 
-/* One KEY or KEY=VALUE after the path; @opt is split in place. */
+/* One KEY or KEY=VALUE of a comma-separated list, split in place; *@val NULL if no '='. */
+static int split_suboption(const char *what, char *opt, char **val)
+{
+	if (!*opt)
+		return set_error("%s: empty option (two commas, or one at the end?)", what);
+	*val = strchr(opt, '=');
+	if (*val)
+		*(*val)++ = '\0';
+	return 0;
+}
+
+static int unknown_suboption(const char *what, const char *opt, const char *val)
+{
+	return set_error("%s: unknown option '%s%s%s'", what, opt, val ? "=" : "", val ? val : "");
+}
+
+/* One KEY or KEY=VALUE after the path. */
 static int parse_disk_option(struct disk_opt *d, char *opt)
 {
-	char *val = strchr(opt, '=');
+	char *val = NULL;
 
-	if (!*opt)
-		return set_error("--disk: empty option (two commas, or one at the end?)");
-	if (val)
-		*val++ = '\0';
+	if (split_suboption("--disk", opt, &val) < 0)
+		return -1;
 	if (!strcmp(opt, "ro")) {
 		if (val)
 			return set_error("--disk: option 'ro' takes no value");
@@ -113,14 +129,23 @@ static int parse_disk_option(struct disk_opt *d, char *opt)
 		return 0;
 	}
 	if (strcmp(opt, "serial") && strcmp(opt, "io"))
-		return set_error("--disk: unknown option '%s%s%s'", opt, val ? "=" : "",
-				 val ? val : "");
+		return unknown_suboption("--disk", opt, val);
 	if (!val)
 		return set_error("--disk: option '%s' needs a value", opt);
 	if (!strcmp(opt, "io"))
 		return parse_disk_io(val, &d->io);
 	d->serial = val;
 	return check_serial(val);
+}
+
+/* A copy of @arg in @buf that strsep() may cut up, kept for the life of the config. */
+static char *copy_argument(const char *what, char *buf, size_t size, const char *arg)
+{
+	if (snprintf(buf, size, "%s", arg) >= (int)size) {
+		set_error("%s: argument too long", what);
+		return NULL;
+	}
+	return buf;
 }
 
 /* PATH[,ro][,serial=STR][,io=auto|uring|sync] */
@@ -131,9 +156,9 @@ static int parse_disk(struct vmm_config *cfg, const char *arg)
 
 	if (cfg->ndisks >= VMM_MAX_DISKS)
 		return set_error("--disk: at most %d disks", VMM_MAX_DISKS);
-	buf = cfg->disk_buf[cfg->ndisks];
-	if (snprintf(buf, sizeof(cfg->disk_buf[0]), "%s", arg) >= (int)sizeof(cfg->disk_buf[0]))
-		return set_error("--disk: argument too long");
+	buf = copy_argument("--disk", cfg->disk_buf[cfg->ndisks], sizeof(cfg->disk_buf[0]), arg);
+	if (!buf)
+		return -1;
 	d = &cfg->disks[cfg->ndisks];
 	d->path = strsep(&buf, ",");
 	if (!*d->path)
@@ -146,6 +171,151 @@ static int parse_disk(struct vmm_config *cfg, const char *arg)
 	return 0;
 }
 
+/* aa:bb:cc:dd:ee:ff, unicast (the guest's own address cannot be a group). */
+static int parse_mac(const char *val, uint8_t mac[6])
+{
+	unsigned int b[6];
+	int end = 0;
+
+	if (sscanf(val, "%2x:%2x:%2x:%2x:%2x:%2x%n", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+		   &end) != 6 ||
+	    val[end] || strlen(val) != 17)
+		return set_error("--net: bad mac '%s' (expected six hex bytes, aa:bb:cc:dd:ee:ff)",
+				 val);
+	if (b[0] & 1)
+		return set_error("--net: mac '%s' is a multicast address", val);
+	for (unsigned int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	return 0;
+}
+
+/* [ADDR]:PORT of a hostfwd; an empty ADDR leaves *@addr as it is. */
+static int parse_addr_port(char *s, uint32_t *addr, uint16_t *port)
+{
+	char *colon = strrchr(s, ':');
+	unsigned int p;
+	struct in_addr in;
+
+	if (!colon)
+		return -1;
+	*colon = '\0';
+	if (*s) {
+		if (inet_pton(AF_INET, s, &in) != 1)
+			return -1;
+		*addr = ntohl(in.s_addr);
+	}
+	if (parse_count("--net hostfwd", colon + 1, 1, 65535, &p) < 0)
+		return -1;
+	*port = (uint16_t)p;
+	return 0;
+}
+
+/* [tcp:|udp:][HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT */
+static int parse_hostfwd(struct net_opt *n, char *val)
+{
+	char copy[128], *guest;
+	struct net_hostfwd *f = &n->hostfwd[n->nr_hostfwd];
+
+	if (n->nr_hostfwd >= VMM_MAX_HOSTFWD)
+		return set_error("--net: at most %d hostfwd options", VMM_MAX_HOSTFWD);
+	snprintf(copy, sizeof(copy), "%s", val);
+	*f = (struct net_hostfwd){.host_addr = INADDR_LOOPBACK};
+	if (!strncmp(val, "tcp:", 4) || !strncmp(val, "udp:", 4)) {
+		f->udp = val[0] == 'u';
+		val += 4;
+	}
+	guest = strchr(val, '-');
+	if (guest)
+		*guest++ = '\0';
+	if (!guest || parse_addr_port(val, &f->host_addr, &f->host_port) < 0 ||
+	    parse_addr_port(guest, &f->guest_addr, &f->guest_port) < 0)
+		return set_error("--net: bad hostfwd '%s' (expected "
+				 "tcp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT)",
+				 copy);
+	n->nr_hostfwd++;
+	return 0;
+}
+
+static int parse_on_off(const char *opt, const char *val, bool *out)
+{
+	if (strcmp(val, "on") && strcmp(val, "off"))
+		return set_error("--net: %s must be on or off, not '%s'", opt, val);
+	*out = !strcmp(val, "on");
+	return 0;
+}
+
+/* An option that only one kind of backend has. */
+static int check_net_kind(const struct net_opt *n, enum net_kind kind, const char *opt)
+{
+	if (n->kind != kind)
+		return set_error("--net: option '%s' is for --net %s only", opt,
+				 kind == NET_TAP ? "tap" : "user");
+	return 0;
+}
+
+static int parse_net_option(struct net_opt *n, char *opt)
+{
+	unsigned int mtu;
+	char *val = NULL;
+
+	if (split_suboption("--net", opt, &val) < 0)
+		return -1;
+	if (strcmp(opt, "mac") && strcmp(opt, "mtu") && strcmp(opt, "ifname") &&
+	    strcmp(opt, "restrict") && strcmp(opt, "hostfwd"))
+		return unknown_suboption("--net", opt, val);
+	if (!val)
+		return set_error("--net: option '%s' needs a value", opt);
+	if (!strcmp(opt, "mac")) {
+		n->has_mac = true;
+		return parse_mac(val, n->mac);
+	}
+	if (!strcmp(opt, "mtu")) {
+		if (parse_count("--net mtu", val, 68, 65535, &mtu) < 0)
+			return -1;
+		n->mtu = (uint16_t)mtu;
+		return 0;
+	}
+	if (!strcmp(opt, "ifname")) {
+		if (!*val || strlen(val) >= IFNAMSIZ || strchr(val, '/'))
+			return set_error("--net: bad ifname '%s' (1 to %d bytes, no '/')", val,
+					 IFNAMSIZ - 1);
+		n->ifname = val;
+		return check_net_kind(n, NET_TAP, opt);
+	}
+	if (check_net_kind(n, NET_USER, opt) < 0)
+		return -1;
+	if (!strcmp(opt, "restrict"))
+		return parse_on_off(opt, val, &n->restrict_net);
+	return parse_hostfwd(n, val);
+}
+
+/* tap|user[,KEY=VALUE]... */
+static int parse_net(struct vmm_config *cfg, const char *arg)
+{
+	struct net_opt *n = &cfg->nets[cfg->nnets];
+	char *buf, *kind, *opt;
+
+	if (cfg->nnets >= VMM_MAX_NICS)
+		return set_error("--net: at most %d network cards", VMM_MAX_NICS);
+	buf = copy_argument("--net", cfg->net_buf[cfg->nnets], sizeof(cfg->net_buf[0]), arg);
+	if (!buf)
+		return -1;
+	*n = (struct net_opt){.mtu = VMM_DEFAULT_MTU};
+	kind = strsep(&buf, ",");
+	if (!strcmp(kind, "tap"))
+		n->kind = NET_TAP;
+	else if (!strcmp(kind, "user"))
+		n->kind = NET_USER;
+	else
+		return set_error("--net: unknown type '%s' (expected tap or user)", kind);
+	while ((opt = strsep(&buf, ","))) {
+		if (parse_net_option(n, opt) < 0)
+			return -1;
+	}
+	cfg->nnets++;
+	return 0;
+}
+
 enum opt_id {
 	OPT_KERNEL,
 	OPT_INITRD,
@@ -153,6 +323,7 @@ enum opt_id {
 	OPT_MEM,
 	OPT_CPUS,
 	OPT_DISK,
+	OPT_NET,
 	OPT_DUMP_DTB,
 	OPT_MPTABLE,
 	OPT_NO_EVENTFD,
@@ -171,6 +342,7 @@ static const struct {
     {"mem", OPT_MEM, true},
     {"cpus", OPT_CPUS, true},
     {"disk", OPT_DISK, true},
+    {"net", OPT_NET, true},
     {"dump-dtb", OPT_DUMP_DTB, true},
     {"mptable", OPT_MPTABLE, false},
     {"no-eventfd", OPT_NO_EVENTFD, false},
@@ -190,6 +362,7 @@ static int apply_option(struct vmm_config *cfg, enum opt_id id, const char *val)
 	case OPT_HELP: cfg->help = true; return 0;
 	case OPT_VERSION: cfg->version = true; return 0;
 	case OPT_DISK: return parse_disk(cfg, val);
+	case OPT_NET: return parse_net(cfg, val);
 	case OPT_CPUS: return parse_count("--cpus", val, 1, VMM_MAX_CPUS, &cfg->cpus);
 	case OPT_MEM:
 		if (parse_size(val, &cfg->mem) < 0)
@@ -257,6 +430,18 @@ void cli_usage(const char *prog)
 	       "                      serial the ID the guest reads (up to 20 printable bytes,\n"
 	       "                      default vmm-disk0, vmm-disk1...), io how requests reach\n"
 	       "                      the host (auto: io_uring when the host has it, else sync)\n"
+	       "  --net tap[,ifname=NAME][,mac=MAC][,mtu=N]\n"
+	       "                      virtio-net card on a host tap device (up to %d cards):\n"
+	       "                      ifname an existing tap to attach to, or the name of a\n"
+	       "                      new one (needs CAP_NET_ADMIN); checksum and TSO offloads\n"
+	       "  --net user[,restrict=on|off][,hostfwd=tcp:[HADDR]:HPORT-[GADDR]:GPORT]...\n"
+	       "                      [,mac=MAC][,mtu=N]\n"
+	       "                      virtio-net card on user-mode networking (libslirp, no\n"
+	       "                      privileges): guest 10.0.2.15 by DHCP, gateway 10.0.2.2,\n"
+	       "                      DNS 10.0.2.3; hostfwd forwards HADDR:HPORT (default\n"
+	       "                      127.0.0.1) to the guest; restrict=on lets the guest\n"
+	       "                      reach nothing but forwarded ports. Default MAC\n"
+	       "                      02:76:6d:00:00:N for card N (from 0)\n"
 	       "  --mptable           describe the platform with an MP table instead of a\n"
 	       "                      device tree (for kernels without CONFIG_OF)\n"
 	       "  --dump-dtb FILE     write the device tree blob to FILE and exit\n"
@@ -264,5 +449,5 @@ void cli_usage(const char *prog)
 	       "                      without KVM ioeventfd/irqfd (for testing)\n"
 	       "  --help, --version\n\n"
 	       "Console: COM1 on stdin/stdout; Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.\n",
-	       prog, VMM_MAX_CPUS, VMM_MAX_DISKS);
+	       prog, VMM_MAX_CPUS, VMM_MAX_DISKS, VMM_MAX_NICS);
 }

@@ -20,6 +20,7 @@
 #include "devices/legacy/uart.h"
 #include "devices/mmio/virtio_mmio.h"
 #include "devices/virtio/blk.h"
+#include "devices/virtio/net.h"
 #include "core/boot.h"
 #include "core/cli.h"
 #include "core/console.h"
@@ -50,6 +51,7 @@ struct machine {
 	struct virtio_mmio virtio[VIRTIO_MAX_DEVICES];
 	unsigned int nr_virtio;
 	struct virtio_blk *blk[VMM_MAX_DISKS];
+	struct virtio_net *net[VMM_MAX_NICS]; /* transports virtio[ndisks + i] */
 };
 
 static uint64_t ms_since(const struct timespec *t0)
@@ -137,7 +139,7 @@ static int create_devices(struct machine *m)
  */
 static int place_virtio_devices(struct machine *m)
 {
-	unsigned int n = m->cfg->ndisks;
+	unsigned int n = m->cfg->ndisks + m->cfg->nnets;
 
 	if (n > VIRTIO_MAX_DEVICES)
 		return set_error("at most %d virtio devices (disks and network cards together)",
@@ -162,31 +164,50 @@ static void init_virtio_host(struct machine *m)
 	}
 }
 
-static int create_disks(struct machine *m)
+/* Disks first, then network cards: the order of their transports. */
+static int create_virtio_devices(struct machine *m)
 {
 	const struct vmm_config *cfg = m->cfg;
 
 	init_virtio_host(m);
-	for (unsigned int i = 0; i < cfg->ndisks; i++) {
+	for (unsigned int i = 0; i < cfg->ndisks + cfg->nnets; i++) {
 		struct virtio_mmio *t = &m->virtio[i];
+		struct virtio_dev *vdev;
 
-		m->blk[i] = virtio_blk_create(&cfg->disks[i], i, cfg->cpus, &m->vm.mem);
-		if (!m->blk[i] || virtio_mmio_attach(t, virtio_blk_dev(m->blk[i]), t->base, t->gsi,
-						     &m->virtio_host, &m->vm.mmio) < 0)
+		if (i < cfg->ndisks) {
+			m->blk[i] = virtio_blk_create(&cfg->disks[i], i, cfg->cpus, &m->vm.mem);
+			vdev = m->blk[i] ? virtio_blk_dev(m->blk[i]) : NULL;
+		} else {
+			unsigned int n = i - cfg->ndisks;
+
+			m->net[n] = virtio_net_create(&cfg->nets[n], n, &m->vm.mem);
+			vdev = m->net[n] ? virtio_net_dev(m->net[n]) : NULL;
+		}
+		if (!vdev || virtio_mmio_attach(t, vdev, t->base, t->gsi, &m->virtio_host,
+						&m->vm.mmio) < 0)
 			return -1;
 	}
 	return 0;
 }
 
 /* After the vCPUs have stopped: no register access can race with this. */
-static void destroy_disks(struct machine *m)
+static void destroy_virtio_devices(struct machine *m)
 {
-	for (unsigned int i = 0; i < m->cfg->ndisks; i++) {
+	const struct vmm_config *cfg = m->cfg;
+
+	for (unsigned int i = 0; i < cfg->ndisks; i++) {
 		if (!m->blk[i])
 			continue;
 		virtio_mmio_detach(&m->virtio[i]);
 		virtio_blk_destroy(m->blk[i]);
 		m->blk[i] = NULL;
+	}
+	for (unsigned int i = 0; i < cfg->nnets; i++) {
+		if (!m->net[i])
+			continue;
+		virtio_mmio_detach(&m->virtio[cfg->ndisks + i]);
+		virtio_net_destroy(m->net[i]);
+		m->net[i] = NULL;
 	}
 }
 
@@ -328,7 +349,7 @@ static int run_vm(struct machine *m)
 	const struct vmm_config *cfg = m->cfg;
 
 	if (load_images(m) < 0 || vm_create(&m->vm, cfg->cpus) < 0 || vm_map_memory(&m->vm) < 0 ||
-	    create_devices(m) < 0 || create_disks(m) < 0 || write_boot_info(m) < 0)
+	    create_devices(m) < 0 || create_virtio_devices(m) < 0 || write_boot_info(m) < 0)
 		return -1;
 	block_signals();
 	if (vcpus_create(&m->vm, m->image.entry) < 0)
@@ -368,7 +389,7 @@ int main(int argc, char **argv)
 		status = dump_dtb(&m.fdt, cfg.dump_dtb);
 	else
 		status = run_vm(&m);
-	destroy_disks(&m);
+	destroy_virtio_devices(&m);
 	vm_destroy(&m.vm);
 	if (status < 0)
 		goto fail;
