@@ -12,6 +12,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <linux/if_ether.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,6 +194,13 @@ int net_rx_frame(struct virtio_net *net, const uint8_t *frame, size_t len)
 		if (r < 0)
 			return net_break(net, NET_RXQ, vq->broken_why);
 		if (r == 0) {
+			/*
+			 * Ask for a notify past the buffers we hold (and look
+			 * again if the driver posted meanwhile): giving them back
+			 * must not lower avail_event, or we would sleep for ever.
+			 */
+			if (vq_set_notify(vq, true))
+				continue;
 			vq_unpop(vq, n);
 			/* Every buffer the ring can hold is ours and still too few. */
 			return n == vq->size ? -2 : 0;
@@ -258,8 +266,8 @@ static bool rx_one(struct virtio_net *net, unsigned int *delivered)
 	}
 	r = net_rx_frame(net, frame, len);
 	if (r == 0)
-		return !rx_wait_for_guest(net);
-	if (r == -1)
+		net->rx_wait_guest = true; /* notifies were asked for past the held buffers */
+	if (r == 0 || r == -1)
 		return false;
 	if (r == -2)
 		net_drop(net, &net->stats.rx_dropped, "frame larger than the receive buffers");
@@ -291,8 +299,8 @@ static const char *tx_check_chain(const struct virtio_net *net, const struct vq_
 {
 	if (c->nr_in)
 		return "transmit chain with a device-writable buffer";
-	if (c->out_len < net->hdr_len)
-		return "transmit chain smaller than the header";
+	if (c->out_len < net->hdr_len + ETH_HLEN)
+		return "transmit chain smaller than the header and an Ethernet header";
 	if (c->out_len - net->hdr_len > NET_MAX_FRAME)
 		return "transmit frame larger than 64 KiB";
 	return NULL;

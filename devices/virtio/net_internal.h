@@ -55,7 +55,8 @@ uint64_t net_device_features(const struct net_backend *be);
 unsigned int net_rx_offloads(uint64_t features);
 
 /*
- * Make a card on an open backend (taken over: destroyed with the card);
+ * Make a card on an open backend (taken over: destroyed with the card, also
+ * when this fails) with MAC @mac, which must be given;
  * virtio_net_create() is this after opening @opt's backend.
  */
 struct virtio_net *net_create_on(struct net_backend *be, const uint8_t mac[6], uint16_t mtu,
@@ -65,7 +66,7 @@ struct virtio_net *net_create_on(struct net_backend *be, const uint8_t mac[6], u
  * Put one frame (vnet header first if the backend has one; else bare) into
  * the receive queue: 1 delivered and published (interrupt not yet sent),
  * 0 when the guest's buffers cannot hold it yet (nothing consumed: chains
- * given back), -2 when no buffers the guest could ever post would hold it
+ * given back, the driver asked to notify once it posts more), -2 when no buffers the guest could ever post would hold it
  * (the caller drops it), -1 when the queue is broken (NEEDS_RESET set).
  */
 int net_rx_frame(struct virtio_net *net, const uint8_t *frame, size_t len);
