@@ -13,6 +13,7 @@
 #include "core/util.h"
 #include "devices/virtio/virtqueue.h"
 #include "tests/unit/suites.h"
+#include "tests/unit/vring_helper.h"
 
 #define MEM_SIZE (16 * MiB)
 
@@ -32,35 +33,12 @@ static struct guest_mem mem;
 static struct virtqueue vq;
 static struct vq_chain chain;
 
-/* The driver's side of the queue: what a guest driver keeps for itself. */
-struct test_driver {
-	uint16_t size;
-	struct vring_desc *desc;
-	struct vring_avail *avail;
-	struct vring_used *used;
-	uint16_t avail_idx;	/* the next index it publishes */
-	uint16_t next_desc;	/* descriptors are handed out round-robin */
-	uint16_t last_used;	/* the next used entry it reads */
-	unsigned int nr_tables; /* indirect tables handed out */
-};
+/* The driver's side of the queue (vring_helper.h), and its indirect tables. */
+static struct vring_driver drv;
+static unsigned int nr_tables;
 
-static struct test_driver drv;
-
-/* One descriptor as the driver fills it in; NEXT is added when chaining. */
-struct seg {
-	uint64_t gpa;
-	uint32_t len;
-	uint16_t flags;
-};
-
-#define OUT(gpa, len)                                                                              \
-	{                                                                                          \
-		(gpa), (len), 0                                                                    \
-	}
-#define IN(gpa, len)                                                                               \
-	{                                                                                          \
-		(gpa), (len), WRITE                                                                \
-	}
+#define OUT(gpa, len) VRING_OUT(gpa, len)
+#define IN(gpa, len)  VRING_IN(gpa, len)
 
 /*
  * ck_assert_*() reports every check that passes to the runner, a write each;
@@ -91,26 +69,19 @@ static void *guest_ptr(uint64_t gpa)
 
 static uint16_t *drv_used_event(void)
 {
-	return &drv.avail->ring[drv.size];
+	return vring_driver_used_event(&drv);
 }
 
 static uint16_t *drv_avail_event(void)
 {
-	return (uint16_t *)&drv.used->ring[drv.size];
+	return vring_driver_avail_event(&drv);
 }
 
 /* The driver sets up fresh, zeroed rings of @size entries at the usual places. */
 static void drv_init(uint16_t size)
 {
-	memset(guest_ptr(DESC_GPA), 0, 16 * VQ_MAX_SIZE);
-	memset(guest_ptr(AVAIL_GPA), 0, 6 + 2 * VQ_MAX_SIZE);
-	memset(guest_ptr(USED_GPA), 0, 6 + 8 * VQ_MAX_SIZE);
-	drv = (struct test_driver){
-	    .size = size,
-	    .desc = guest_ptr(DESC_GPA),
-	    .avail = guest_ptr(AVAIL_GPA),
-	    .used = guest_ptr(USED_GPA),
-	};
+	vring_driver_init(&drv, &mem, DESC_GPA, AVAIL_GPA, USED_GPA, size);
+	nr_tables = 0;
 }
 
 /* A reset queue, fresh rings, enabled with the given features. */
@@ -131,66 +102,42 @@ static void set_desc(struct vring_desc *table, unsigned int i, uint64_t gpa, uin
 	table[i] = (struct vring_desc){.addr = gpa, .len = len, .flags = flags, .next = next};
 }
 
-/* Chain @segs in @table from entry @first on, wrapping at @table_size. */
-static void write_chain(struct vring_desc *table, unsigned int table_size, unsigned int first,
-			const struct seg *segs, unsigned int n)
-{
-	for (unsigned int i = 0; i < n; i++) {
-		bool last = i + 1 == n;
-		uint16_t next = (first + i + 1) % table_size;
-
-		set_desc(table, (first + i) % table_size, segs[i].gpa, segs[i].len,
-			 segs[i].flags | (last ? 0 : NEXT), last ? 0 : next);
-	}
-}
-
 /* An indirect table holding @segs at @gpa (any alignment); returns its descriptor. */
-static struct seg drv_table_at(uint64_t gpa, const struct seg *segs, unsigned int n)
+static struct vring_seg drv_table_at(uint64_t gpa, const struct vring_seg *segs, unsigned int n)
 {
 	struct vring_desc table[VQ_MAX_SIZE + 1];
 
-	write_chain(table, n, 0, segs, n);
+	vring_write_chain(table, n, 0, segs, n);
 	memcpy(guest_ptr(gpa), table, n * sizeof(table[0]));
-	return (struct seg){gpa, n * sizeof(table[0]), INDIRECT};
+	return (struct vring_seg){gpa, n * sizeof(table[0]), INDIRECT};
 }
 
-static struct seg drv_table(const struct seg *segs, unsigned int n)
+static struct vring_seg drv_table(const struct vring_seg *segs, unsigned int n)
 {
-	return drv_table_at(TABLES_GPA + drv.nr_tables++ * TABLE_STRIDE, segs, n);
+	return drv_table_at(TABLES_GPA + nr_tables++ * TABLE_STRIDE, segs, n);
 }
 
-/* Make @head available: ring entry first, then the index with release. */
 static void drv_publish(uint16_t head)
 {
-	drv.avail->ring[drv.avail_idx % drv.size] = head;
-	drv.avail_idx++;
-	__atomic_store_n(&drv.avail->idx, drv.avail_idx, __ATOMIC_RELEASE);
+	vring_publish(&drv, head);
 }
 
-static uint16_t drv_post(const struct seg *segs, unsigned int n)
+static uint16_t drv_post(const struct vring_seg *segs, unsigned int n)
 {
-	uint16_t head = drv.next_desc;
-
-	write_chain(drv.desc, drv.size, head, segs, n);
-	drv.next_desc = (head + n) % drv.size;
-	drv_publish(head);
-	return head;
+	return vring_post(&drv, segs, n);
 }
 
 /* The driver reads the next used element: it must be @head with @len. */
 static void drv_expect_used(uint16_t head, uint32_t len)
 {
-	struct vring_used_elem *elem = &drv.used->ring[drv.last_used % drv.size];
+	const struct vring_used_elem *elem = vring_take_used(&drv);
 
-	if (__atomic_load_n(&drv.used->idx, __ATOMIC_ACQUIRE) == drv.last_used)
-		ck_abort_msg("no used element at %u", drv.last_used);
 	expect_eq(elem->id, head);
 	expect_eq(elem->len, len);
-	drv.last_used++;
 }
 
 /* The popped chain is @head with the buffers @segs, at their host addresses. */
-static void assert_chain(uint16_t head, const struct seg *segs, unsigned int n)
+static void assert_chain(uint16_t head, const struct vring_seg *segs, unsigned int n)
 {
 	unsigned int nr_in = 0;
 	uint64_t out_len = 0, in_len = 0;
@@ -212,7 +159,7 @@ static void assert_chain(uint16_t head, const struct seg *segs, unsigned int n)
 	expect_eq(chain.in_len, in_len);
 }
 
-static void pop_expect(uint16_t head, const struct seg *segs, unsigned int n)
+static void pop_expect(uint16_t head, const struct vring_seg *segs, unsigned int n)
 {
 	expect_eq(vq_pop(&vq, &chain), 1);
 	assert_chain(head, segs, n);
@@ -221,7 +168,7 @@ static void pop_expect(uint16_t head, const struct seg *segs, unsigned int n)
 /* One request through the whole queue: post, pop, push, used. */
 static void run_one_request(void)
 {
-	static const struct seg seg = IN(BUF_GPA, 64);
+	static const struct vring_seg seg = IN(BUF_GPA, 64);
 	uint16_t head = drv_post(&seg, 1);
 
 	pop_expect(head, &seg, 1);
@@ -374,8 +321,8 @@ END_TEST
 
 START_TEST(pop_direct_chain)
 {
-	static const struct seg segs[] = {OUT(BUF_GPA, 16), OUT(BUF_GPA + 0x1000, 512),
-					  IN(BUF_GPA + 0x2000, 1)};
+	static const struct vring_seg segs[] = {OUT(BUF_GPA, 16), OUT(BUF_GPA + 0x1000, 512),
+						IN(BUF_GPA + 0x2000, 1)};
 	uint16_t head;
 
 	start_queue(8, true, true);
@@ -392,8 +339,8 @@ END_TEST
 
 START_TEST(pop_only_readable_or_only_writable)
 {
-	static const struct seg out[] = {OUT(BUF_GPA, 100)};
-	static const struct seg in[] = {IN(BUF_GPA, 8 * MiB), IN(BUF_GPA + 8 * MiB, 200)};
+	static const struct vring_seg out[] = {OUT(BUF_GPA, 100)};
+	static const struct vring_seg in[] = {IN(BUF_GPA, 8 * MiB), IN(BUF_GPA + 8 * MiB, 200)};
 	uint16_t head;
 
 	start_queue(8, true, true);
@@ -409,7 +356,7 @@ END_TEST
 
 START_TEST(pop_buffer_at_end_of_ram)
 {
-	static const struct seg segs[] = {OUT(0, 1), IN(MEM_SIZE - 16, 16)};
+	static const struct vring_seg segs[] = {OUT(0, 1), IN(MEM_SIZE - 16, 16)};
 	uint16_t head;
 
 	start_queue(4, true, true);
@@ -421,9 +368,9 @@ END_TEST
 /* The WRITE flag on the descriptor naming the table means nothing (2.7.5.3.2). */
 START_TEST(pop_indirect_chain)
 {
-	static const struct seg segs[] = {OUT(BUF_GPA, 16), IN(BUF_GPA + 0x1000, 4096),
-					  IN(BUF_GPA + 0x3000, 1)};
-	struct seg table;
+	static const struct vring_seg segs[] = {OUT(BUF_GPA, 16), IN(BUF_GPA + 0x1000, 4096),
+						IN(BUF_GPA + 0x3000, 1)};
+	struct vring_seg table;
 	uint16_t head;
 
 	start_queue(8, true, true);
@@ -440,8 +387,8 @@ END_TEST
 /* Indirect tables have no alignment rule. */
 START_TEST(pop_unaligned_indirect_table)
 {
-	static const struct seg segs[] = {OUT(BUF_GPA, 16), IN(BUF_GPA + 0x1000, 32)};
-	struct seg table;
+	static const struct vring_seg segs[] = {OUT(BUF_GPA, 16), IN(BUF_GPA + 0x1000, 32)};
+	struct vring_seg table;
 	uint16_t head;
 
 	start_queue(8, true, true);
@@ -454,12 +401,12 @@ END_TEST
 /* Direct descriptors then one naming a table is valid too (2.7.5.3.2). */
 START_TEST(pop_direct_then_indirect)
 {
-	static const struct seg inner[] = {OUT(BUF_GPA + 0x2000, 3), IN(BUF_GPA + 0x3000, 5),
-					   IN(BUF_GPA + 0x4000, 7)};
-	static const struct seg all[] = {OUT(BUF_GPA, 1), OUT(BUF_GPA + 0x1000, 2),
-					 OUT(BUF_GPA + 0x2000, 3), IN(BUF_GPA + 0x3000, 5),
-					 IN(BUF_GPA + 0x4000, 7)};
-	struct seg outer[] = {OUT(BUF_GPA, 1), OUT(BUF_GPA + 0x1000, 2), {0}};
+	static const struct vring_seg inner[] = {OUT(BUF_GPA + 0x2000, 3), IN(BUF_GPA + 0x3000, 5),
+						 IN(BUF_GPA + 0x4000, 7)};
+	static const struct vring_seg all[] = {OUT(BUF_GPA, 1), OUT(BUF_GPA + 0x1000, 2),
+					       OUT(BUF_GPA + 0x2000, 3), IN(BUF_GPA + 0x3000, 5),
+					       IN(BUF_GPA + 0x4000, 7)};
+	struct vring_seg outer[] = {OUT(BUF_GPA, 1), OUT(BUF_GPA + 0x1000, 2), {0}};
 	uint16_t head;
 
 	start_queue(8, true, true);
@@ -474,9 +421,9 @@ END_TEST
 /* A chain of exactly the queue size, however it is laid out, is allowed. */
 START_TEST(pop_chain_of_queue_size)
 {
-	static const struct seg four[] = {OUT(BUF_GPA, 1), OUT(BUF_GPA + 1, 1), IN(BUF_GPA + 2, 1),
-					  IN(BUF_GPA + 3, 1)};
-	struct seg mixed[2] = {OUT(BUF_GPA, 1)};
+	static const struct vring_seg four[] = {OUT(BUF_GPA, 1), OUT(BUF_GPA + 1, 1),
+						IN(BUF_GPA + 2, 1), IN(BUF_GPA + 3, 1)};
+	struct vring_seg mixed[2] = {OUT(BUF_GPA, 1)};
 	uint16_t head;
 
 	start_queue(4, true, true);
@@ -506,7 +453,7 @@ START_TEST(pop_in_available_order)
 		drv_publish(heads[i]);
 	}
 	for (unsigned int i = 0; i < ARRAY_SIZE(heads); i++) {
-		struct seg seg = OUT(BUF_GPA + i, 1 + i);
+		struct vring_seg seg = OUT(BUF_GPA + i, 1 + i);
 
 		pop_expect(heads[i], &seg, 1);
 	}
@@ -516,7 +463,7 @@ END_TEST
 
 START_TEST(push_publishes_used_element)
 {
-	static const struct seg seg = IN(BUF_GPA, 64);
+	static const struct vring_seg seg = IN(BUF_GPA, 64);
 	uint16_t first, second;
 
 	start_queue(8, true, true);
@@ -539,7 +486,7 @@ END_TEST
 /* Batches of three, completed out of order, run the indices past 65535. */
 START_TEST(indices_wrap_past_65535)
 {
-	static const struct seg segs[] = {OUT(BUF_GPA, 16), IN(BUF_GPA + 0x1000, 8)};
+	static const struct vring_seg segs[] = {OUT(BUF_GPA, 16), IN(BUF_GPA + 0x1000, 8)};
 
 	start_queue(8, true, true);
 	run_requests(65530);
@@ -565,7 +512,7 @@ END_TEST
 /* A full ring (pending == size) across the wrap is fine; one more is not. */
 START_TEST(full_ring_across_wrap)
 {
-	static const struct seg seg = OUT(BUF_GPA, 1);
+	static const struct vring_seg seg = OUT(BUF_GPA, 1);
 	uint16_t heads[8];
 
 	start_queue(8, true, true);
@@ -578,6 +525,181 @@ START_TEST(full_ring_across_wrap)
 	ck_assert_uint_eq(vq.last_avail, 4);
 	__atomic_store_n(&drv.avail->idx, 4 + 9, __ATOMIC_RELEASE);
 	assert_broken("ran more than the queue size ahead");
+}
+END_TEST
+
+/* --- Batched push and unpop --- */
+
+/* Filled elements stay unpublished until the flush, which publishes them all at once. */
+START_TEST(fill_flush_publishes_together)
+{
+	static const struct vring_seg seg = IN(BUF_GPA, 64);
+	uint16_t heads[4];
+
+	start_queue(8, true, true);
+	for (unsigned int i = 0; i < 4; i++)
+		heads[i] = drv_post(&seg, 1);
+	for (unsigned int i = 0; i < 4; i++)
+		pop_expect(heads[i], &seg, 1);
+	/* In the order a device spreading a frame over them would use: any order is fine. */
+	for (unsigned int i = 4; i-- > 0;) {
+		vq_fill(&vq, (uint16_t)i, heads[3 - i], 10 + i);
+		ck_assert_uint_eq(drv.used->idx, 0);
+		ck_assert_uint_eq(vq.used_idx, 0);
+	}
+	vq_flush(&vq, 4);
+	ck_assert_uint_eq(drv.used->idx, 4);
+	ck_assert_uint_eq(vq.used_idx, 4);
+	for (unsigned int i = 0; i < 4; i++)
+		drv_expect_used(heads[3 - i], 10 + i);
+	/* A push after a flush lands behind the flushed elements. */
+	heads[0] = drv_post(&seg, 1);
+	pop_expect(heads[0], &seg, 1);
+	vq_push(&vq, heads[0], 1);
+	ck_assert_uint_eq(drv.used->idx, 5);
+	drv_expect_used(heads[0], 1);
+}
+END_TEST
+
+/* A flush of fewer than were filled publishes those; the rest are overwritten later. */
+START_TEST(flush_part_of_filled)
+{
+	static const struct vring_seg seg = IN(BUF_GPA, 64);
+	uint16_t heads[3];
+
+	start_queue(8, true, true);
+	for (unsigned int i = 0; i < 3; i++)
+		heads[i] = drv_post(&seg, 1);
+	for (unsigned int i = 0; i < 3; i++)
+		pop_expect(heads[i], &seg, 1);
+	vq_fill(&vq, 0, heads[0], 1);
+	vq_fill(&vq, 1, heads[1], 2);
+	vq_flush(&vq, 1);
+	ck_assert_uint_eq(drv.used->idx, 1);
+	drv_expect_used(heads[0], 1);
+	vq_fill(&vq, 0, heads[2], 3);
+	vq_fill(&vq, 1, heads[1], 4);
+	vq_flush(&vq, 2);
+	ck_assert_uint_eq(drv.used->idx, 3);
+	drv_expect_used(heads[2], 3);
+	drv_expect_used(heads[1], 4);
+}
+END_TEST
+
+/* A queue not ready: fill and flush leave the old rings alone. */
+START_TEST(fill_flush_not_ready)
+{
+	start_queue(8, true, true);
+	run_requests(2);
+	vq_reset(&vq, VQ_MAX_SIZE);
+	vq_fill(&vq, 0, 5, 5);
+	vq_flush(&vq, 1);
+	ck_assert_uint_eq(drv.used->idx, 2);
+	ck_assert_uint_eq(drv.used->ring[2].id, 0);
+	ck_assert_uint_eq(drv.used->ring[2].len, 0);
+}
+END_TEST
+
+/* The used index runs 65534 -> 2 in one flush; the elements wrap round the ring. */
+START_TEST(fill_flush_across_wrap)
+{
+	static const struct vring_seg seg = IN(BUF_GPA, 64);
+	uint16_t heads[4];
+
+	start_queue(8, true, true);
+	run_requests(65534);
+	ck_assert(!vq_should_interrupt(&vq));
+	*drv_used_event() = 65535;
+	for (unsigned int i = 0; i < 4; i++)
+		heads[i] = drv_post(&seg, 1);
+	for (unsigned int i = 0; i < 4; i++)
+		pop_expect(heads[i], &seg, 1);
+	for (unsigned int i = 0; i < 4; i++)
+		vq_fill(&vq, (uint16_t)i, heads[i], 100 + i);
+	ck_assert_uint_eq(drv.used->idx, 65534);
+	vq_flush(&vq, 4);
+	ck_assert_uint_eq(drv.used->idx, 2);
+	ck_assert_uint_eq(vq.used_idx, 2);
+	/* Slots 6, 7, 0, 1 of the ring. */
+	for (unsigned int i = 0; i < 4; i++) {
+		ck_assert_uint_eq(drv.used->ring[(6 + i) % 8].id, heads[i]);
+		drv_expect_used(heads[i], 100 + i);
+	}
+	/* used_event 65535 was crossed inside the batch. */
+	ck_assert(vq_should_interrupt(&vq));
+}
+END_TEST
+
+/* Chains given back come out again, same heads and buffers, in the same order. */
+START_TEST(unpop_returns_same_chains)
+{
+	static const struct vring_seg segs[3][2] = {
+	    {IN(BUF_GPA, 10), IN(BUF_GPA + 0x1000, 20)},
+	    {IN(BUF_GPA + 0x2000, 30)},
+	    {OUT(BUF_GPA + 0x3000, 5), IN(BUF_GPA + 0x4000, 40)},
+	};
+	static const unsigned int n[3] = {2, 1, 2};
+	uint16_t heads[3];
+
+	start_queue(8, true, true);
+	for (unsigned int i = 0; i < 3; i++)
+		heads[i] = drv_post(segs[i], n[i]);
+	for (unsigned int i = 0; i < 3; i++)
+		pop_expect(heads[i], segs[i], n[i]);
+	ck_assert_int_eq(vq_pop(&vq, &chain), 0);
+
+	vq_unpop(&vq, 2);
+	pop_expect(heads[1], segs[1], n[1]);
+	pop_expect(heads[2], segs[2], n[2]);
+	ck_assert_int_eq(vq_pop(&vq, &chain), 0);
+
+	vq_unpop(&vq, 3);
+	for (unsigned int i = 0; i < 3; i++)
+		pop_expect(heads[i], segs[i], n[i]);
+	ck_assert_int_eq(vq_pop(&vq, &chain), 0);
+	ck_assert_uint_eq(drv.used->idx, 0);
+
+	/* Unpopping none changes nothing. */
+	vq_unpop(&vq, 0);
+	ck_assert_int_eq(vq_pop(&vq, &chain), 0);
+}
+END_TEST
+
+/* Given back across the wrap of the available index: 1 -> 65535. */
+START_TEST(unpop_across_wrap)
+{
+	static const struct vring_seg seg = OUT(BUF_GPA, 8);
+	uint16_t heads[2];
+
+	start_queue(8, true, true);
+	run_requests(65535);
+	for (unsigned int i = 0; i < 2; i++)
+		heads[i] = drv_post(&seg, 1);
+	for (unsigned int i = 0; i < 2; i++)
+		pop_expect(heads[i], &seg, 1);
+	ck_assert_uint_eq(vq.last_avail, 1);
+	vq_unpop(&vq, 2);
+	ck_assert_uint_eq(vq.last_avail, 65535);
+	for (unsigned int i = 0; i < 2; i++)
+		pop_expect(heads[i], &seg, 1);
+	ck_assert_int_eq(vq_pop(&vq, &chain), 0);
+}
+END_TEST
+
+/* With EVENT_IDX, avail_event after an unpop asks for the chains given back. */
+START_TEST(unpop_then_notify)
+{
+	static const struct vring_seg seg = IN(BUF_GPA, 8);
+
+	start_queue(8, true, true);
+	drv_post(&seg, 1);
+	drv_post(&seg, 1);
+	ck_assert_int_eq(vq_pop(&vq, &chain), 1);
+	ck_assert_int_eq(vq_pop(&vq, &chain), 1);
+	vq_unpop(&vq, 2);
+	/* Two are posted and not taken: the caller must not sleep. */
+	ck_assert(vq_set_notify(&vq, true));
+	ck_assert_uint_eq(*drv_avail_event(), 0);
 }
 END_TEST
 
@@ -666,7 +788,7 @@ END_TEST
 
 START_TEST(notify_writes_avail_event)
 {
-	static const struct seg seg = OUT(BUF_GPA, 1);
+	static const struct vring_seg seg = OUT(BUF_GPA, 1);
 
 	start_queue(8, true, true);
 	drv_post(&seg, 1);
@@ -703,7 +825,7 @@ END_TEST
 
 START_TEST(notify_no_notify_flag)
 {
-	static const struct seg seg = OUT(BUF_GPA, 1);
+	static const struct vring_seg seg = OUT(BUF_GPA, 1);
 
 	start_queue(8, false, true);
 	*drv_avail_event() = 0xabcd;
@@ -720,7 +842,7 @@ END_TEST
 
 /* --- Hostile drivers --- */
 
-static const struct seg good = OUT(BUF_GPA, 16);
+static const struct vring_seg good = OUT(BUF_GPA, 16);
 
 /* Descriptors 0 and 1 linked as given, in the ring's table or in an indirect one. */
 static void post_two_linked(bool indirect, uint16_t next0, uint16_t flags1, uint16_t next1)
@@ -776,10 +898,10 @@ static void post_avail_ran_far_ahead(void)
 }
 
 /* Posts @segs as a direct chain; segs[n - 1] may be replaced by a table of @inner. */
-static void post_with_table(const struct seg *segs, unsigned int n, const struct seg *inner,
-			    unsigned int nr_inner)
+static void post_with_table(const struct vring_seg *segs, unsigned int n,
+			    const struct vring_seg *inner, unsigned int nr_inner)
 {
-	struct seg chain_segs[VQ_MAX_SIZE];
+	struct vring_seg chain_segs[VQ_MAX_SIZE];
 
 	for (unsigned int i = 0; i < n; i++)
 		chain_segs[i] = segs[i];
@@ -791,14 +913,14 @@ static void post_with_table(const struct seg *segs, unsigned int n, const struct
 #define POST_DIRECT(name, ...)                                                                     \
 	static void name(void)                                                                     \
 	{                                                                                          \
-		static const struct seg segs[] = {__VA_ARGS__};                                    \
+		static const struct vring_seg segs[] = {__VA_ARGS__};                              \
 		post_with_table(segs, ARRAY_SIZE(segs), NULL, 0);                                  \
 	}
 
 #define POST_INDIRECT(name, ...)                                                                   \
 	static void name(void)                                                                     \
 	{                                                                                          \
-		static const struct seg inner[] = {__VA_ARGS__};                                   \
+		static const struct vring_seg inner[] = {__VA_ARGS__};                             \
 		post_with_table(NULL, 0, inner, ARRAY_SIZE(inner));                                \
 	}
 
@@ -823,16 +945,16 @@ POST_INDIRECT(post_indirect_readable_after_writable, IN(BUF_GPA, 16), OUT(BUF_GP
 
 static void post_direct_and_indirect_too_long(void)
 {
-	static const struct seg segs[] = {OUT(BUF_GPA, 1), OUT(BUF_GPA, 1)};
+	static const struct vring_seg segs[] = {OUT(BUF_GPA, 1), OUT(BUF_GPA, 1)};
 
 	post_with_table(segs, 2, segs, 2);
 	ck_assert_int_eq(vq_pop(&vq, &chain), 1); /* four buffers: fine */
-	post_with_table(segs, 2, (struct seg[]){good, good, good}, 3);
+	post_with_table(segs, 2, (struct vring_seg[]){good, good, good}, 3);
 }
 
 static void post_readable_table_after_writable(void)
 {
-	static const struct seg in = IN(BUF_GPA, 16);
+	static const struct vring_seg in = IN(BUF_GPA, 16);
 
 	post_with_table(&in, 1, &good, 1);
 }
@@ -1062,6 +1184,13 @@ Suite *virtqueue_suite(void)
 	tcase_add_test(ring, push_publishes_used_element);
 	tcase_add_test(ring, indices_wrap_past_65535);
 	tcase_add_test(ring, full_ring_across_wrap);
+	tcase_add_test(ring, fill_flush_publishes_together);
+	tcase_add_test(ring, flush_part_of_filled);
+	tcase_add_test(ring, fill_flush_not_ready);
+	tcase_add_test(ring, fill_flush_across_wrap);
+	tcase_add_test(ring, unpop_returns_same_chains);
+	tcase_add_test(ring, unpop_across_wrap);
+	tcase_add_test(ring, unpop_then_notify);
 	suite_add_tcase(s, ring);
 
 	tcase_add_checked_fixture(notify, mem_setup, mem_teardown);
