@@ -119,6 +119,28 @@ expect_error "disk is a directory" "is a directory" $VMM --kernel "$work/tiny.el
 expect_error "empty disk" "is empty" $VMM --kernel "$work/tiny.elf" --disk "$work/empty"
 expect_error "disk given twice" "is locked" \
 	$VMM --kernel "$work/tiny.elf" --disk "$work/disk0.img" --disk "$work/disk0.img"
+expect_error "bad net type" "unknown type 'vde'" $VMM --kernel "$work/tiny.elf" --net vde
+expect_error "bad net option" "unknown option 'speed=10'" $VMM --kernel "$work/tiny.elf" --net tap,speed=10
+expect_error "tap option on user" "'ifname' is for --net tap only" \
+	$VMM --kernel "$work/tiny.elf" --net user,ifname=tap0
+expect_error "user option on tap" "'hostfwd' is for --net user only" \
+	$VMM --kernel "$work/tiny.elf" --net tap,hostfwd=tcp::8080-:80
+expect_error "bad mac" "bad mac '52:54:00:12:34'" $VMM --kernel "$work/tiny.elf" --net user,mac=52:54:00:12:34
+expect_error "multicast mac" "multicast" $VMM --kernel "$work/tiny.elf" --net user,mac=01:00:5e:00:00:01
+expect_error "bad mtu" "bad count '40'" $VMM --kernel "$work/tiny.elf" --net user,mtu=40
+expect_error "bad hostfwd" "bad hostfwd 'tcp::80'" $VMM --kernel "$work/tiny.elf" --net user,hostfwd=tcp::80
+expect_error "hostfwd port out of range" "bad hostfwd" \
+	$VMM --kernel "$work/tiny.elf" --net user,hostfwd=tcp::70000-:80
+expect_error "ifname too long" "bad ifname" $VMM --kernel "$work/tiny.elf" --net tap,ifname=0123456789abcdef
+expect_error "too many network cards" "at most 4 network cards" $VMM --kernel "$work/tiny.elf" \
+	--net user --net user --net user --net user --net user
+expect_error "too many virtio devices" "at most 8 virtio devices" $VMM --kernel "$work/tiny.elf" \
+	$(for i in 0 1 2 3 4 5 6 7; do echo --disk "$work/disk$i.img"; done) --net user
+# Both forwards want the same host port: the second cannot have it.
+fwd_port=$((20000 + $$ % 20000))
+expect_error "hostfwd port taken" "cannot forward tcp 127.0.0.1:$fwd_port" \
+	$VMM --kernel "$work/tiny.elf" --mem 32M \
+	--net "user,hostfwd=tcp::$fwd_port-:80,hostfwd=tcp::$fwd_port-:81"
 expect_error "unwritable dtb path" "cannot write device tree" $VMM --dump-dtb "$work/no/such/dir/x.dtb"
 # Hiding /dev/kvm and dropping to an unprivileged user both need root.
 if [ "$(id -u)" = 0 ]; then
@@ -126,8 +148,14 @@ if [ "$(id -u)" = 0 ]; then
 		unshare -m sh -c 'mount -t tmpfs none /dev && exec "$@"' sh $VMM --kernel "$work/tiny.elf"
 	expect_error "no permission on /dev/kvm" "permission denied" \
 		setpriv --reuid=65534 --regid=65534 --clear-groups $VMM --kernel "$work/tiny.elf"
+	# Taps in a network namespace of their own, which goes with the process.
+	expect_error "tap not a tap" "cannot create tap 'lo'" \
+		unshare -n $VMM --kernel "$work/tiny.elf" --mem 32M --net tap,ifname=lo
+	expect_error "tap without CAP_NET_ADMIN" "cannot create tap 'tap%d': Operation not permitted" \
+		unshare -n setpriv --bounding-set=-net_admin --inh-caps=-net_admin \
+		$VMM --kernel "$work/tiny.elf" --mem 32M --net tap
 else
-	echo "SKIP: no /dev/kvm, no permission on /dev/kvm (need root)"
+	echo "SKIP: no /dev/kvm, no permission on /dev/kvm, tap errors (need root)"
 fi
 
 # The tiny guest: console output, boot marker and test-exit status, on both
@@ -135,8 +163,9 @@ fi
 # with RAM split around the MMIO hole, and with the most virtio disks (with
 # and without KVM's eventfd fast paths; the guest does not touch them).
 disks=$(printf -- "--disk $work/disk%d.img " 0 1 2 3 4 5 6 7)
+nets="--net user --net user,restrict=on,mac=02:00:00:00:00:01"
 for opts in "" "--mptable" "--cpus 32" "--mptable --cpus 32" "--mem 6G" "--cpus 32 $disks" \
-	"--mptable --no-eventfd $disks"; do
+	"--mptable --no-eventfd $disks" "$nets" "--mptable --no-eventfd $nets"; do
 	name="tiny guest ${opts:-default}"
 	name=${name//--disk $work\/disk?.img /+disk }
 	timeout 60 $VMM --kernel "$work/tiny.elf" --mem 32M $opts >"$work/out" 2>"$work/err" </dev/null
