@@ -10,7 +10,7 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 DEBIAN_PACKAGES := make gcc libc6-dev pkg-config libfdt-dev device-tree-compiler check \
 	musl-tools busybox-static cpio linux-source-6.1 xz-utils flex bison bc libelf-dev \
 	libssl-dev util-linux liburing-dev e2fsprogs \
-	libslirp-dev
+	libslirp-dev iproute2
 
 VMM_SRCS := core/cli.c core/error.c core/memory.c core/loader.c core/boot.c core/fdt.c \
 	core/mptable.c core/vm.c core/vcpu.c core/console.c \
