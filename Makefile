@@ -18,7 +18,9 @@ VMM_SRCS := core/cli.c core/error.c core/memory.c core/loader.c core/boot.c core
 	devices/legacy/platform.c devices/virtio/virtqueue.c devices/virtio/virtio.c \
 	devices/virtio/blk.c devices/virtio/disk.c devices/virtio/disk_uring.c \
 	devices/virtio/iov.c devices/virtio/net.c devices/virtio/net_tap.c devices/virtio/net_user.c
-UNIT_SRCS := $(wildcard tests/unit/*.c)
+# Guest-side virtio code of the test guest, also unit-tested on the host.
+TG_HOST_SRCS := guest/testguest/virtio_ring.c guest/testguest/virtio.c
+UNIT_SRCS := $(wildcard tests/unit/*.c) $(TG_HOST_SRCS)
 
 VMM_OBJS  := $(VMM_SRCS:%.c=build/obj/%.o)
 ASAN_OBJS := $(VMM_SRCS:%.c=build/asan/%.o) $(UNIT_SRCS:%.c=build/asan/%.o)
@@ -44,6 +46,7 @@ $(UNIT_BIN): $(ASAN_OBJS)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs check)
 
 include guest/guest.mk
+include guest/testguest/testguest.mk
 
 # The guest kernel: rebuilt only when kernel-config/ changes (the script caches).
 guest-kernel:
