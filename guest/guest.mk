@@ -1,5 +1,5 @@
 # Test guest: a static init, the initramfs that carries it, the root disk
-# image that carries it too, and a host tool for the disk checks.
+# image that carries it too, and host tools for the disk and network checks.
 # Included by the top Makefile; paths are relative to the repo root.
 #
 # Needs musl-tools (musl-gcc), busybox-static, cpio and e2fsprogs.
@@ -10,6 +10,8 @@ GUEST_INITRAMFS	:= $(GUEST_OUT)/initramfs.cpio
 GUEST_INITRAMFS_GZ := $(GUEST_OUT)/initramfs.cpio.gz
 GUEST_ROOTFS	:= $(GUEST_OUT)/rootfs.img
 GUEST_DISKPATTERN := $(GUEST_OUT)/diskpattern
+GUEST_NETPATTERN := $(GUEST_OUT)/netpattern
+GUEST_INIT_SRCS	:= guest/init.c guest/netcheck.c
 
 GUEST_CC	?= musl-gcc
 GUEST_CFLAGS	?= -std=gnu11 -Wall -Wextra -Werror -Os
@@ -19,13 +21,15 @@ GUEST_ROOTFS_SIZE ?= 16M
 
 .PHONY: guest guest-clean
 
-guest: $(GUEST_INITRAMFS) $(GUEST_INITRAMFS_GZ) $(GUEST_ROOTFS) $(GUEST_DISKPATTERN)
+guest: $(GUEST_INITRAMFS) $(GUEST_INITRAMFS_GZ) $(GUEST_ROOTFS) $(GUEST_DISKPATTERN) \
+	$(GUEST_NETPATTERN)
 
-$(GUEST_INIT): guest/init.c guest/vmm-guest-abi.h guest/diskpattern.h
+$(GUEST_INIT): $(GUEST_INIT_SRCS) guest/vmm-guest-abi.h guest/diskpattern.h guest/netcheck.h \
+		guest/netpattern.h
 	@command -v $(GUEST_CC) >/dev/null || \
 		{ echo "guest: $(GUEST_CC) not found: apt-get install musl-tools" >&2; exit 1; }
 	@mkdir -p $(@D)
-	$(GUEST_CC) $(GUEST_CFLAGS) $(GUEST_LDFLAGS) -o $@ $<
+	$(GUEST_CC) $(GUEST_CFLAGS) $(GUEST_LDFLAGS) -o $@ $(GUEST_INIT_SRCS)
 
 # One run makes both files (grouped target). busybox is a prerequisite only
 # if present, so that a missing one reaches the script's clear message.
@@ -45,6 +49,12 @@ $(GUEST_DISKPATTERN): guest/diskpattern.c guest/diskpattern.h
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 -Wall -Wextra -Werror -O2 -o $@ $<
 
+# Runs on the host: the other end of the guest's vmmtest.tcp= and
+# vmmtest.serve= (the same pattern and exchange, netpattern.h).
+$(GUEST_NETPATTERN): guest/netpattern.c guest/netpattern.h
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -Wall -Wextra -Werror -O2 -o $@ $<
+
 guest-clean:
 	rm -f $(GUEST_INIT) $(GUEST_INITRAMFS) $(GUEST_INITRAMFS_GZ) $(GUEST_ROOTFS) \
-		$(GUEST_DISKPATTERN)
+		$(GUEST_DISKPATTERN) $(GUEST_NETPATTERN)

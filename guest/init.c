@@ -37,6 +37,29 @@
  *				write and a BLKZEROOUT through it both fail and
  *				its first and last sectors stay the same; with
  *				TEXT, the first sector starts with TEXT
+ * network (netcheck.c; the kernel configures the interface first, from
+ * ip= on the command line; a PASS line may carry a note after ": "):
+ *   vmmtest.ip=IF:ADDR[/PREFIX]
+ *				ip: IF is up with carrier and has ADDR (and
+ *				PREFIX)
+ *   vmmtest.mac=IF:MAC		mac: IF's hardware address is MAC (xx:..:xx)
+ *   vmmtest.mtu=IF:N		mtu: IF's MTU is N
+ *   vmmtest.ping=ADDR		ping: 3 ICMP echo requests to ADDR, each
+ *				answered within 5 s
+ *   vmmtest.tcp=ADDR:PORT:BYTES
+ *				tcp: connect to `netpattern serve` there and
+ *				run netpattern.h's exchange: BYTES each way,
+ *				verified against the pattern on both sides;
+ *				prints "vmmtest: tcp: received|sent N bytes
+ *				fnv1a=X in T ms" for the host to compare, the
+ *				PASS note has KiB/s each way
+ *   vmmtest.serve=PORT:BYTES	serve: listen on PORT, print "vmmtest:
+ *				listening on PORT", serve one `netpattern
+ *				client` the same exchange (lines "vmmtest:
+ *				serve: ...")
+ *   vmmtest.unreachable=ADDR:PORT
+ *				unreachable: a TCP connect to ADDR:PORT does
+ *				not succeed within 3 s
  * and how the VM ends:
  *   vmmtest.exit=N		exit status N whatever the checks said
  *   vmmtest.shell=1		a busybox shell on the console first
@@ -67,6 +90,7 @@
 #include <unistd.h>
 
 #include "diskpattern.h"
+#include "netcheck.h"
 #include "vmm-guest-abi.h"
 
 #define DT_BASE		"/sys/firmware/devicetree/base"
@@ -107,6 +131,7 @@ struct vmmtest_opts {
 	struct disk_opt zeroes;	/* DEV (the pattern's) */
 	struct disk_opt ro;	/* DEV[:TEXT] */
 	uint64_t pattern_sectors;
+	struct nc_opts net;	/* the network checks' options */
 	char error[160];	/* first bad vmmtest.* option, "" if none */
 };
 
@@ -239,6 +264,13 @@ static void parse_vmmtest_word(const char *word, size_t len,
 		if (!parse_disk_value(o, value, (struct disk_opt *)((char *)opts + o->offset)))
 			set_error(opts->error, sizeof(opts->error),
 				  "bad value: %s=%s", buf, value);
+		return;
+	}
+	switch (nc_parse(buf + 8, value, &opts->net)) {
+	case 1:
+		return;
+	case -1:
+		set_error(opts->error, sizeof(opts->error), "bad value: %s=%s", buf, value);
 		return;
 	}
 	set_error(opts->error, sizeof(opts->error), "unknown option: %s", buf);
@@ -1009,7 +1041,8 @@ static const struct {
 	{ "ro",		check_ro },
 };
 
-/* Run the wanted checks; returns how many failed. */
+/* Run the wanted checks, ours then the network's (which may add a note to
+ * a PASS line); returns how many failed. */
 static int run_checks(const struct guest_state *st)
 {
 	int passed = 0, failed = 0;
@@ -1030,6 +1063,22 @@ static int run_checks(const struct guest_state *st)
 		case CHECK_SKIP:
 			break;
 		}
+	}
+	for (i = 0; i < nc_checks_count; i++) {
+		why[0] = '\0';
+		switch (nc_checks[i].run(&st->opts.net, why, sizeof(why))) {
+		case NC_PASS:
+			printf("vmmtest: PASS %s%s%s\n", nc_checks[i].name, why[0] ? ": " : "", why);
+			passed++;
+			break;
+		case NC_FAIL:
+			printf("vmmtest: FAIL %s: %s\n", nc_checks[i].name, why);
+			failed++;
+			break;
+		case NC_SKIP:
+			break;
+		}
+		fflush(stdout);
 	}
 	printf("vmmtest: summary: %d checks passed, %d failed\n", passed, failed);
 	return failed;

@@ -5,6 +5,14 @@
 # "vmmtest: PASS/FAIL" line per check and ends the VM; this script checks the
 # VMM's exit status, what the guest printed and, for the virtio-blk boots,
 # the disk images the guest wrote. Boots run two at a time.
+#
+# The two disk boots carry a network card each, in a network namespace of
+# their own that this script creates and removes (so no traffic leaves it):
+# one on a tap device (192.0.2.0/24, TEST-NET-1), the other on user-mode
+# networking (slirp, restricted, one port forwarded from the namespace's
+# 127.0.0.1). build/guest/netpattern is the host end of the TCP exchanges.
+# They need root (CI runs as root): without network namespaces or
+# /dev/net/tun the test fails, it does not skip.
 set -eu
 cd "$(dirname "$0")/../.."
 VMM=./vmm
@@ -12,22 +20,46 @@ K=build/guest
 INITRD=$K/initramfs.cpio
 ROOTFS=$K/rootfs.img
 DISKPATTERN=$K/diskpattern
+NETPATTERN=$K/netpattern
+# Bytes each way in the TCP exchanges: a few MiB, ~15-35 s each way here.
+NET_BYTES=${NET_BYTES:-4194304}
 TIMEOUT=${BOOT_TIMEOUT:-600}
 PARALLEL=2
 logs=build/tests/boot
 mkdir -p "$logs"
 rm -f "$logs"/*.log "$logs"/*.rc "$logs"/*.txt
 
-for f in $VMM $K/vmlinux $K/bzImage $INITRD $ROOTFS $DISKPATTERN; do
-	[ -e "$f" ] || { echo "boot-test: $f missing: run make vmm guest guest-kernel" >&2; exit 1; }
+die() {
+	echo "boot-test: $*" >&2
+	exit 1
+}
+
+for f in $VMM $K/vmlinux $K/bzImage $INITRD $ROOTFS $DISKPATTERN $NETPATTERN; do
+	[ -e "$f" ] || die "$f missing: run make vmm guest guest-kernel"
 done
+command -v ip >/dev/null || die "ip missing: apt-get install iproute2 (the net boots need it)"
+[ -c /dev/net/tun ] || die "/dev/net/tun missing: the net boots need tap devices"
 # Disk images for the virtio-blk boots, one folder per boot.
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vmm-boot-test.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+namespaces=() # the network namespaces this run made
+# Whatever still runs in our namespaces (a server, an interrupted VMM) ends
+# with them.
+cleanup() {
+	local ns p
+	for ns in ${namespaces[@]+"${namespaces[@]}"}; do
+		for p in $(ip netns pids "$ns" 2>/dev/null); do
+			kill "$p" 2>/dev/null || true
+		done
+		ip netns del "$ns" 2>/dev/null || true
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
 running=() # the boots (background subshells) still running
+jobs_to_wait=() # every boot and the helpers that end with one
 
 # Wait until fewer than $PARALLEL boots run.
 wait_for_slot() {
@@ -44,7 +76,8 @@ wait_for_slot() {
 }
 
 # boot_from STDIN NAME ARGS...: run the VMM in the background with STDIN once
-# a slot is free, log in $logs/NAME.log, exit status in $logs/NAME.rc.
+# a slot is free, log in $logs/NAME.log, exit status in $logs/NAME.rc. In
+# network namespace $boot_netns if a caller (boot_in) set it.
 boot_from() {
 	local input=$1 name=$2
 	shift 2
@@ -52,15 +85,24 @@ boot_from() {
 	: >"$logs/$name.log"
 	(
 		rc=0
-		timeout -k 10 "$TIMEOUT" $VMM "$@" <"$input" >"$logs/$name.log" 2>&1 || rc=$?
+		${boot_netns:+ip netns exec "$boot_netns"} \
+			timeout -k 10 "$TIMEOUT" $VMM "$@" <"$input" >"$logs/$name.log" 2>&1 || rc=$?
 		echo $rc >"$logs/$name.rc"
 	) &
 	running+=($!)
+	jobs_to_wait+=($!)
 }
 
 # boot NAME ARGS...: a boot with no console input.
 boot() {
 	boot_from /dev/null "$@"
+}
+
+# boot_in NETNS NAME ARGS...: a boot in a network namespace.
+boot_in() {
+	local boot_netns=$1
+	shift
+	boot "$@"
 }
 
 # boot_typing NAME INPUT ARGS...: like boot, and once the guest has printed
@@ -77,6 +119,61 @@ boot_typing() {
 		tail -n +1 -f --pid="$vmm_job" "$logs/$name.log" | grep -q -m1 'vmmtest: summary'
 		printf '%s' "$input" >&4
 	) &
+	jobs_to_wait+=($!)
+}
+
+# new_netns NAME: a network namespace with its loopback up, removed on exit.
+new_netns() {
+	ip netns add "$1" || die "cannot create network namespace $1 (the net boots need root)"
+	namespaces+=("$1")
+	ip -n "$1" link set lo up
+}
+
+declare -A server_job # server name: the subshell that records its status
+
+# start_server NAME NETNS ARGS...: `netpattern serve ARGS` in NETNS in the
+# background, output in $logs/NAME.txt, exit status in $logs/NAME.rc;
+# returns once it listens.
+start_server() {
+	local name=$1 ns=$2 out=$logs/$1.txt
+	shift 2
+	: >"$out"
+	(
+		rc=0
+		ip netns exec "$ns" $NETPATTERN serve "$@" >"$out" 2>&1 || rc=$?
+		echo $rc >"$logs/$name.rc"
+	) &
+	server_job[$name]=$!
+	# Not a pipeline: bash would wait for tail, which outlives grep.
+	grep -q -m1 '^netpattern: listening on ' < <(tail -n +1 -f --pid=$! "$out") ||
+		die "$name: netpattern serve did not start: $(cat "$out")"
+}
+
+# stop_server NAME: end server NAME if it still runs (netpattern then says
+# whether a client came) and wait until it has.
+stop_server() {
+	local pid
+	pid=$(sed -n 's/^netpattern: listening on .*, pid \([0-9]*\)$/\1/p' "$logs/$1.txt")
+	[ -s "$logs/$1.rc" ] || kill "$pid" 2>/dev/null || true
+	# Already reaped (by wait -n in wait_for_slot) if it ended early.
+	wait "${server_job[$1]}" 2>/dev/null || true
+}
+
+# client_when_listening NAME NETNS GUESTPORT ADDR PORT: right after boot NAME
+# started, in the background: once its guest says it listens on GUESTPORT,
+# run `netpattern client ADDR PORT $NET_BYTES` in NETNS; output in
+# $logs/NAME-client.txt, exit status in $logs/NAME-client.rc.
+client_when_listening() {
+	local name=$1 ns=$2 gport=$3 addr=$4 port=$5 vmm_job=$!
+	(
+		grep -q -m1 "vmmtest: listening on $gport" \
+			< <(tail -n +1 -f --pid="$vmm_job" "$logs/$name.log") || exit 0
+		rc=0
+		ip netns exec "$ns" $NETPATTERN client "$addr" "$port" "$NET_BYTES" \
+			>"$logs/$name-client.txt" 2>&1 || rc=$?
+		echo $rc >"$logs/$name-client.rc"
+	) &
+	jobs_to_wait+=($!)
 }
 
 pass=0
@@ -99,7 +196,7 @@ expect() {
 	tr -d '\r' <"$logs/$name.log" >"$log" # the guest's console ends lines with CRLF
 	[ "$rc" = "$status" ] || why="exit status $rc, expected $status"
 	for c in "$@"; do
-		grep -q "^vmmtest: PASS $c\$" "$log" || why="${why:+$why; }no PASS $c"
+		grep -q "^vmmtest: PASS $c\(: .*\)\?\$" "$log" || why="${why:+$why; }no PASS $c"
 	done
 	grep -q "^vmm: guest reached init in [0-9]* ms\$" "$log" || why="${why:+$why; }no boot time"
 	grep -q "^vmmtest: summary: [0-9]* checks passed, 0 failed\$" "$log" ||
@@ -179,6 +276,51 @@ check_disks() {
 		root_disk_clean "$d/root.img" "$(cat "$d/root.mounts")"
 }
 
+# The "N bytes fnv1a=X" that FILE1 has after PREFIX1 and FILE2 after PREFIX2:
+# the same, and there.
+same_sum() {
+	local a b
+	a=$(sed -n "s/^$2 \([0-9]* bytes fnv1a=[0-9a-f]*\) .*/\1/p" "$1")
+	b=$(sed -n "s/^$4 \([0-9]* bytes fnv1a=[0-9a-f]*\) .*/\1/p" "$3")
+	echo "$1: ${a:-nothing}; $3: ${b:-nothing}"
+	[ -n "$a" ] && [ "$a" = "$b" ]
+}
+# Host tool NAME ended with status 0 (its output shown if not).
+tool_ok() {
+	cat "$logs/$1.txt"
+	[ "$(cat "$logs/$1.rc" 2>/dev/null)" = 0 ]
+}
+# tool_said NAME REGEX: host tool NAME printed a line matching REGEX.
+tool_said() {
+	cat "$logs/$1.txt"
+	grep -q "$2" "$logs/$1.txt"
+}
+# check_exchange NAME WHAT TOOL: the guest of boot NAME (its vmmtest.WHAT=)
+# and host tool TOOL both completed the TCP exchange, and each received
+# exactly what the other sent: both print the checksum of each direction.
+check_exchange() {
+	local name=$1 what=$2 tool=$3 g=$logs/$1.txt h=$logs/$3.txt
+	host_check "$name" "host end of the $what exchange completed" tool_ok "$tool"
+	host_check "$name" "the host received what the guest sent" \
+		same_sum "$g" "vmmtest: $what: sent" "$h" "netpattern: received"
+	host_check "$name" "the guest received what the host sent" \
+		same_sum "$g" "vmmtest: $what: received" "$h" "netpattern: sent"
+}
+
+# The net boots' namespaces and host ends, before any boot starts: a host
+# that cannot make them fails here, without VMs left running. The tap boot's
+# namespace has the tap, the host end 192.0.2.1 on it and a server there;
+# the user-mode boot's has only lo, with a listener the guest must not reach.
+ns_tap=vmmtest-$$-tap
+new_netns "$ns_tap"
+ip -n "$ns_tap" tuntap add dev vmmtap0 mode tap
+ip -n "$ns_tap" addr add 192.0.2.1/24 dev vmmtap0
+ip -n "$ns_tap" link set vmmtap0 up
+start_server disk-dt-server "$ns_tap" --bind 192.0.2.1 --port 5001 --bytes "$NET_BYTES"
+ns_user=vmmtest-$$-user
+new_netns "$ns_user"
+start_server disk-mptable-listener "$ns_user" --bind 127.0.0.1 --port 5002 --bytes 1
+
 common="--initrd $INITRD --mem 128M"
 quiet="quiet"
 
@@ -196,27 +338,48 @@ exit
 # virtio-blk, devices from the device tree: root on the first disk (no
 # --initrd, no root=: the VMM adds root=/dev/vda rw), the pattern on the
 # second, the third read-only. Ends through the test-exit device with 0.
+# Also a network card on a tap device, in a namespace where the host end is
+# 192.0.2.1 and a netpattern server waits: the kernel gives the guest its
+# address (ip=), the guest pings the host and runs the TCP exchange with the
+# server. A MAC and MTU of our choosing.
 make_disks disk-dt
-boot disk-dt --kernel $K/vmlinux --mem 128M \
+TAP_MAC=02:76:6d:74:61:70
+boot_in "$ns_tap" disk-dt --kernel $K/vmlinux --mem 128M \
 	--disk "$tmp/disk-dt/root.img,serial=vmm-root-dt" \
 	--disk "$tmp/disk-dt/data.img" --disk "$tmp/disk-dt/ro.img,ro" \
+	--net tap,ifname=vmmtap0,mac=$TAP_MAC,mtu=1400 \
 	--cmdline "$quiet vmmtest.dt=1 vmmtest.cpus=1 vmmtest.mem_mb=128 vmmtest.queues=vda:1 \
-	$(disk_cmdline vmm-root-dt)"
+	$(disk_cmdline vmm-root-dt) ip=192.0.2.2::192.0.2.1:255.255.255.0::eth0:off \
+	vmmtest.ip=eth0:192.0.2.2/24 vmmtest.mac=eth0:$TAP_MAC vmmtest.mtu=eth0:1400 \
+	vmmtest.ping=192.0.2.1 vmmtest.tcp=192.0.2.1:5001:$NET_BYTES"
 # The same with the MP table (the devices come as virtio_mmio.device= on the
 # command line), notifies and interrupts through plain exits instead of
 # ioeventfd/irqfd, and the data disk served by plain preadv/pwritev. The
 # guest chooses exit status 3 (its checks must still all pass). Two vCPUs:
 # two request queues per disk, each with its worker.
+# Its network card is user-mode, restricted, with the default MAC and MTU:
+# the guest gets 10.0.2.15 by DHCP, must not reach the host's 127.0.0.1:5002
+# as 10.0.2.2:5002 (a listener there must see no connection), and serves
+# the TCP exchange on port 7001 to a host client on the forward 127.0.0.1:6001.
 make_disks disk-mptable
-boot disk-mptable --kernel $K/vmlinux --mem 128M --mptable --no-eventfd --cpus 2 \
+boot_in "$ns_user" disk-mptable --kernel $K/vmlinux --mem 128M --mptable --no-eventfd --cpus 2 \
 	--disk "$tmp/disk-mptable/root.img,serial=vmm-root-mp" \
 	--disk "$tmp/disk-mptable/data.img,io=sync" --disk "$tmp/disk-mptable/ro.img,ro" \
+	--net user,restrict=on,hostfwd=tcp:127.0.0.1:6001-:7001 \
 	--cmdline "$quiet vmmtest.dt=0 vmmtest.cpus=2 vmmtest.queues=vda:2 vmmtest.exit=3 \
-	$(disk_cmdline vmm-root-mp)"
+	$(disk_cmdline vmm-root-mp) ip=dhcp vmmtest.ip=eth0:10.0.2.15/24 \
+	vmmtest.mac=eth0:02:76:6d:00:00:00 vmmtest.mtu=eth0:1500 \
+	vmmtest.unreachable=10.0.2.2:5002 vmmtest.serve=7001:$NET_BYTES"
+client_when_listening disk-mptable "$ns_user" 7001 127.0.0.1 6001
 # Two vCPUs from the device tree; the guest powers off (syscon-poweroff).
 boot smp2-poweroff --kernel $K/vmlinux $common --cpus 2 \
 	--cmdline "$quiet vmmtest.dt=1 vmmtest.cpus=2 vmmtest.poweroff=1"
-wait
+# Not a plain wait: the servers may still be waiting for a client.
+for job in "${jobs_to_wait[@]}"; do
+	wait "$job" 2>/dev/null || true
+done
+stop_server disk-dt-server
+stop_server disk-mptable-listener
 
 expect vmlinux-dt 0 setup cmdline devicetree cpus mem uname
 # The guest shell computed 42: the typed line arrived through the UART.
@@ -227,10 +390,16 @@ else
 fi
 disk_checks="setup cmdline devicetree cpus root serial disk-size write-cache pattern discard"
 disk_checks="$disk_checks write-zeroes ro"
-expect disk-dt 0 $disk_checks mem queues
+expect disk-dt 0 $disk_checks mem queues ip mac mtu ping tcp
 check_disks disk-dt
-expect disk-mptable 3 $disk_checks queues
+check_exchange disk-dt tcp disk-dt-server
+host_check disk-dt "the host's server talked to the guest's address" \
+	tool_said disk-dt-server '^netpattern: client 192\.0\.2\.2:'
+expect disk-mptable 3 $disk_checks queues ip mac mtu unreachable serve
 check_disks disk-mptable
+check_exchange disk-mptable serve disk-mptable-client
+host_check disk-mptable "no connection reached the host's 127.0.0.1:5002 (restrict=on)" \
+	tool_said disk-mptable-listener '^netpattern: stopped, no client$'
 expect smp2-poweroff 0 setup devicetree cpus
 expect bzimage-reboot 2 setup devicetree
 if grep -q "vmm: guest reset" "$logs/bzimage-reboot.log"; then
