@@ -336,18 +336,12 @@ static const struct {
 	enum opt_id id;
 	bool has_arg;
 } options[] = {
-    {"kernel", OPT_KERNEL, true},
-    {"initrd", OPT_INITRD, true},
-    {"cmdline", OPT_CMDLINE, true},
-    {"mem", OPT_MEM, true},
-    {"cpus", OPT_CPUS, true},
-    {"disk", OPT_DISK, true},
-    {"net", OPT_NET, true},
-    {"dump-dtb", OPT_DUMP_DTB, true},
-    {"mptable", OPT_MPTABLE, false},
-    {"no-eventfd", OPT_NO_EVENTFD, false},
-    {"help", OPT_HELP, false},
-    {"version", OPT_VERSION, false},
+    {"kernel", OPT_KERNEL, true},    {"initrd", OPT_INITRD, true},
+    {"cmdline", OPT_CMDLINE, true},  {"mem", OPT_MEM, true},
+    {"cpus", OPT_CPUS, true},	     {"disk", OPT_DISK, true},
+    {"net", OPT_NET, true},	     {"dump-dtb", OPT_DUMP_DTB, true},
+    {"mptable", OPT_MPTABLE, false}, {"no-eventfd", OPT_NO_EVENTFD, false},
+    {"help", OPT_HELP, false},	     {"version", OPT_VERSION, false},
 };
 
 static int apply_option(struct vmm_config *cfg, enum opt_id id, const char *val)

@@ -183,8 +183,8 @@ static int create_virtio_devices(struct machine *m)
 			m->net[n] = virtio_net_create(&cfg->nets[n], n, &m->vm.mem);
 			vdev = m->net[n] ? virtio_net_dev(m->net[n]) : NULL;
 		}
-		if (!vdev || virtio_mmio_attach(t, vdev, t->base, t->gsi, &m->virtio_host,
-						&m->vm.mmio) < 0)
+		if (!vdev ||
+		    virtio_mmio_attach(t, vdev, t->base, t->gsi, &m->virtio_host, &m->vm.mmio) < 0)
 			return -1;
 	}
 	return 0;

@@ -93,20 +93,20 @@
 #include "netcheck.h"
 #include "vmm-guest-abi.h"
 
-#define DT_BASE		"/sys/firmware/devicetree/base"
-#define DT_COMPATIBLE	"linux,dummy-virt"
+#define DT_BASE	      "/sys/firmware/devicetree/base"
+#define DT_COMPATIBLE "linux,dummy-virt"
 
 /* From <linux/fs.h>, which musl does not ship (BLKGETSIZE64 and BLKSSZGET
  * come with <sys/mount.h>). */
 #ifndef BLKDISCARD
-#define BLKDISCARD	_IO(0x12, 119)
+#define BLKDISCARD _IO(0x12, 119)
 #endif
 #ifndef BLKZEROOUT
-#define BLKZEROOUT	_IO(0x12, 127)
+#define BLKZEROOUT _IO(0x12, 127)
 #endif
 
-#define DEV_NAME_MAX	32
-#define DISK_ARG_MAX	64
+#define DEV_NAME_MAX 32
+#define DISK_ARG_MAX 64
 
 /* A vmmtest.NAME=DEV[:ARG] option; dev[0] == '\0' if not given. */
 struct disk_opt {
@@ -121,18 +121,18 @@ struct vmmtest_opts {
 	long dt;
 	long exit_status;
 	long shell;
-	long poweroff;		/* end with reboot(RB_POWER_OFF), not the port */
-	long reboot;		/* end with reboot(RB_AUTOBOOT), not the port */
-	struct disk_opt root;	/* DEV */
-	struct disk_opt serial;	/* DEV:STR */
-	struct disk_opt queues;	/* DEV:N */
+	long poweroff;		 /* end with reboot(RB_POWER_OFF), not the port */
+	long reboot;		 /* end with reboot(RB_AUTOBOOT), not the port */
+	struct disk_opt root;	 /* DEV */
+	struct disk_opt serial;	 /* DEV:STR */
+	struct disk_opt queues;	 /* DEV:N */
 	struct disk_opt pattern; /* DEV:SECTORS */
 	struct disk_opt discard; /* DEV (the pattern's) */
-	struct disk_opt zeroes;	/* DEV (the pattern's) */
-	struct disk_opt ro;	/* DEV[:TEXT] */
+	struct disk_opt zeroes;	 /* DEV (the pattern's) */
+	struct disk_opt ro;	 /* DEV[:TEXT] */
 	uint64_t pattern_sectors;
-	struct nc_opts net;	/* the network checks' options */
-	char error[160];	/* first bad vmmtest.* option, "" if none */
+	struct nc_opts net; /* the network checks' options */
+	char error[160];    /* first bad vmmtest.* option, "" if none */
 };
 
 /* Problems met before the checks run, reported by the checks. */
@@ -149,13 +149,13 @@ struct vmmtest_option {
 };
 
 static const struct vmmtest_option vmmtest_options[] = {
-	{ "cpus",	offsetof(struct vmmtest_opts, cpus),	    1, 4096 },
-	{ "mem_mb",	offsetof(struct vmmtest_opts, mem_mb),	    1, 1L << 30 },
-	{ "dt",		offsetof(struct vmmtest_opts, dt),	    0, 1 },
-	{ "exit",	offsetof(struct vmmtest_opts, exit_status), 0, 255 },
-	{ "shell",	offsetof(struct vmmtest_opts, shell),	    0, 1 },
-	{ "poweroff",	offsetof(struct vmmtest_opts, poweroff),    0, 1 },
-	{ "reboot",	offsetof(struct vmmtest_opts, reboot),	    0, 1 },
+    {"cpus", offsetof(struct vmmtest_opts, cpus), 1, 4096},
+    {"mem_mb", offsetof(struct vmmtest_opts, mem_mb), 1, 1L << 30},
+    {"dt", offsetof(struct vmmtest_opts, dt), 0, 1},
+    {"exit", offsetof(struct vmmtest_opts, exit_status), 0, 255},
+    {"shell", offsetof(struct vmmtest_opts, shell), 0, 1},
+    {"poweroff", offsetof(struct vmmtest_opts, poweroff), 0, 1},
+    {"reboot", offsetof(struct vmmtest_opts, reboot), 0, 1},
 };
 
 enum disk_arg_kind { ARG_NONE, ARG_OPTIONAL, ARG_REQUIRED };
@@ -167,13 +167,13 @@ struct vmmtest_disk_option {
 };
 
 static const struct vmmtest_disk_option vmmtest_disk_options[] = {
-	{ "root",	offsetof(struct vmmtest_opts, root),	ARG_NONE },
-	{ "serial",	offsetof(struct vmmtest_opts, serial),	ARG_REQUIRED },
-	{ "queues",	offsetof(struct vmmtest_opts, queues),	ARG_REQUIRED },
-	{ "pattern",	offsetof(struct vmmtest_opts, pattern),	ARG_REQUIRED },
-	{ "discard",	offsetof(struct vmmtest_opts, discard),	ARG_NONE },
-	{ "zeroes",	offsetof(struct vmmtest_opts, zeroes),	ARG_NONE },
-	{ "ro",		offsetof(struct vmmtest_opts, ro),	ARG_OPTIONAL },
+    {"root", offsetof(struct vmmtest_opts, root), ARG_NONE},
+    {"serial", offsetof(struct vmmtest_opts, serial), ARG_REQUIRED},
+    {"queues", offsetof(struct vmmtest_opts, queues), ARG_REQUIRED},
+    {"pattern", offsetof(struct vmmtest_opts, pattern), ARG_REQUIRED},
+    {"discard", offsetof(struct vmmtest_opts, discard), ARG_NONE},
+    {"zeroes", offsetof(struct vmmtest_opts, zeroes), ARG_NONE},
+    {"ro", offsetof(struct vmmtest_opts, ro), ARG_OPTIONAL},
 };
 
 /* Keep the first error only: later ones are usually its consequences. */
@@ -204,8 +204,8 @@ static bool valid_dev_name(const char *s, size_t len)
 }
 
 /* "DEV[:ARG]" into @d as option @o allows; false if malformed. */
-static bool parse_disk_value(const struct vmmtest_disk_option *o,
-			     const char *value, struct disk_opt *d)
+static bool parse_disk_value(const struct vmmtest_disk_option *o, const char *value,
+			     struct disk_opt *d)
 {
 	const char *colon = strchr(value, ':');
 	size_t dev_len = colon ? (size_t)(colon - value) : strlen(value);
@@ -222,8 +222,7 @@ static bool parse_disk_value(const struct vmmtest_disk_option *o,
 }
 
 /* Parse one "vmmtest.NAME=VALUE" word; other words are not ours. */
-static void parse_vmmtest_word(const char *word, size_t len,
-			       struct vmmtest_opts *opts)
+static void parse_vmmtest_word(const char *word, size_t len, struct vmmtest_opts *opts)
 {
 	char buf[128], *value, *end;
 	size_t i;
@@ -250,8 +249,7 @@ static void parse_vmmtest_word(const char *word, size_t len,
 		errno = 0;
 		v = strtol(value, &end, 10);
 		if (errno || end == value || *end || v < o->min || v > o->max)
-			set_error(opts->error, sizeof(opts->error),
-				  "bad value: %s=%s", buf, value);
+			set_error(opts->error, sizeof(opts->error), "bad value: %s=%s", buf, value);
 		else
 			*(long *)((char *)opts + o->offset) = v;
 		return;
@@ -262,13 +260,11 @@ static void parse_vmmtest_word(const char *word, size_t len,
 		if (strcmp(buf + 8, o->name))
 			continue;
 		if (!parse_disk_value(o, value, (struct disk_opt *)((char *)opts + o->offset)))
-			set_error(opts->error, sizeof(opts->error),
-				  "bad value: %s=%s", buf, value);
+			set_error(opts->error, sizeof(opts->error), "bad value: %s=%s", buf, value);
 		return;
 	}
 	switch (nc_parse(buf + 8, value, &opts->net)) {
-	case 1:
-		return;
+	case 1: return;
 	case -1:
 		set_error(opts->error, sizeof(opts->error), "bad value: %s=%s", buf, value);
 		return;
@@ -289,19 +285,18 @@ static void check_disk_opts(struct vmmtest_opts *opts)
 		    sectors > UINT64_MAX / DP_SECTOR || sectors * DP_SECTOR < DP_MIN_BYTES)
 			set_error(opts->error, sizeof(opts->error),
 				  "bad value: vmmtest.pattern=%s:%s (sectors, at least %llu)",
-				  opts->pattern.dev, opts->pattern.arg,
-				  DP_MIN_BYTES / DP_SECTOR);
+				  opts->pattern.dev, opts->pattern.arg, DP_MIN_BYTES / DP_SECTOR);
 		else
 			opts->pattern_sectors = sectors;
 	}
 	if (opts->discard.dev[0] && strcmp(opts->discard.dev, opts->pattern.dev))
 		set_error(opts->error, sizeof(opts->error),
-			  "vmmtest.discard=%s needs vmmtest.pattern=%s:SECTORS",
-			  opts->discard.dev, opts->discard.dev);
+			  "vmmtest.discard=%s needs vmmtest.pattern=%s:SECTORS", opts->discard.dev,
+			  opts->discard.dev);
 	if (opts->zeroes.dev[0] && strcmp(opts->zeroes.dev, opts->pattern.dev))
 		set_error(opts->error, sizeof(opts->error),
-			  "vmmtest.zeroes=%s needs vmmtest.pattern=%s:SECTORS",
-			  opts->zeroes.dev, opts->zeroes.dev);
+			  "vmmtest.zeroes=%s needs vmmtest.pattern=%s:SECTORS", opts->zeroes.dev,
+			  opts->zeroes.dev);
 }
 
 /* Split the command line into words the way the kernel does (quotes). */
@@ -383,30 +378,26 @@ static int online_cpus(void)
 enum check_result { CHECK_PASS, CHECK_FAIL, CHECK_SKIP };
 
 /* A check returns its result and, on failure, the reason in @why. */
-typedef enum check_result (*check_fn)(const struct guest_state *st,
-				      char *why, size_t len);
+typedef enum check_result (*check_fn)(const struct guest_state *st, char *why, size_t len);
 
 static enum check_result pass_if(bool ok)
 {
 	return ok ? CHECK_PASS : CHECK_FAIL;
 }
 
-static enum check_result check_setup(const struct guest_state *st,
-				     char *why, size_t len)
+static enum check_result check_setup(const struct guest_state *st, char *why, size_t len)
 {
 	snprintf(why, len, "%s", st->setup_error);
 	return pass_if(!st->setup_error[0]);
 }
 
-static enum check_result check_cmdline(const struct guest_state *st,
-				       char *why, size_t len)
+static enum check_result check_cmdline(const struct guest_state *st, char *why, size_t len)
 {
 	snprintf(why, len, "%s", st->opts.error);
 	return pass_if(!st->opts.error[0]);
 }
 
-static enum check_result check_proc_self(const struct guest_state *st,
-					 char *why, size_t len)
+static enum check_result check_proc_self(const struct guest_state *st, char *why, size_t len)
 {
 	(void)st;
 	if (access("/proc/self", F_OK) == 0)
@@ -415,8 +406,7 @@ static enum check_result check_proc_self(const struct guest_state *st,
 	return CHECK_FAIL;
 }
 
-static enum check_result check_uname(const struct guest_state *st,
-				     char *why, size_t len)
+static enum check_result check_uname(const struct guest_state *st, char *why, size_t len)
 {
 	struct utsname u;
 
@@ -430,8 +420,7 @@ static enum check_result check_uname(const struct guest_state *st,
 	return pass_if(u.release[0] != '\0');
 }
 
-static enum check_result check_cpus(const struct guest_state *st,
-				    char *why, size_t len)
+static enum check_result check_cpus(const struct guest_state *st, char *why, size_t len)
 {
 	long want = st->opts.cpus, sysfs, conf;
 
@@ -439,13 +428,11 @@ static enum check_result check_cpus(const struct guest_state *st,
 		return CHECK_SKIP;
 	sysfs = online_cpus();
 	conf = sysconf(_SC_NPROCESSORS_ONLN);
-	snprintf(why, len, "want %ld, sysfs online %ld, sysconf %ld",
-		 want, sysfs, conf);
+	snprintf(why, len, "want %ld, sysfs online %ld, sysconf %ld", want, sysfs, conf);
 	return pass_if(sysfs == want && conf == want);
 }
 
-static enum check_result check_mem(const struct guest_state *st,
-				   char *why, size_t len)
+static enum check_result check_mem(const struct guest_state *st, char *why, size_t len)
 {
 	long long kib, max_kib = st->opts.mem_mb * 1024LL;
 	char buf[4096], *line;
@@ -458,8 +445,7 @@ static enum check_result check_mem(const struct guest_state *st,
 		return CHECK_FAIL;
 	}
 	kib = strtoll(line + strlen("MemTotal:"), NULL, 10);
-	snprintf(why, len, "MemTotal %lld KiB, want (%lld, %lld]",
-		 kib, max_kib * 8 / 10, max_kib);
+	snprintf(why, len, "MemTotal %lld KiB, want (%lld, %lld]", kib, max_kib * 8 / 10, max_kib);
 	/* The kernel keeps some memory for itself: allow up to 20% less. */
 	return pass_if(kib * 10 > max_kib * 8 && kib <= max_kib);
 }
@@ -489,8 +475,7 @@ static int count_dt_cpu_nodes(void)
 	return count;
 }
 
-static enum check_result check_dt(const struct guest_state *st,
-				  char *why, size_t len)
+static enum check_result check_dt(const struct guest_state *st, char *why, size_t len)
 {
 	char buf[512];
 	int nodes, online;
@@ -523,8 +508,7 @@ static ssize_t read_block_attr(const char *dev, const char *attr, char *buf, siz
 }
 
 /* A sysfs number; false (why set) if unreadable or not a number. */
-static bool block_attr_u64(const char *dev, const char *attr, uint64_t *v,
-			   char *why, size_t len)
+static bool block_attr_u64(const char *dev, const char *attr, uint64_t *v, char *why, size_t len)
 {
 	char buf[64], *end;
 
@@ -543,8 +527,7 @@ static bool block_attr_u64(const char *dev, const char *attr, uint64_t *v,
 
 /* Field @index (0-based) of /sys/block/DEV/stat: 11 discard I/Os, 15 flush
  * I/Os (Documentation/block/stat.rst). */
-static bool block_stat(const char *dev, unsigned int index, uint64_t *v,
-		       char *why, size_t len)
+static bool block_stat(const char *dev, unsigned int index, uint64_t *v, char *why, size_t len)
 {
 	char buf[512], *p = buf, *end;
 	unsigned int i;
@@ -666,8 +649,8 @@ static enum check_result check_root(const struct guest_state *st, char *why, siz
 		return CHECK_FAIL;
 	}
 	if (!S_ISBLK(bdev.st_mode) || bdev.st_rdev != root.st_dev) {
-		snprintf(why, len, "/ is on device %u:%u, %s is %s %u:%u",
-			 major(root.st_dev), minor(root.st_dev), path,
+		snprintf(why, len, "/ is on device %u:%u, %s is %s %u:%u", major(root.st_dev),
+			 minor(root.st_dev), path,
 			 S_ISBLK(bdev.st_mode) ? "block device" : "not a block device",
 			 major(bdev.st_rdev), minor(bdev.st_rdev));
 		return CHECK_FAIL;
@@ -735,8 +718,7 @@ static enum check_result check_queues(const struct guest_state *st, char *why, s
 }
 
 /* The size in sysfs and from BLKGETSIZE64 is what vmmtest.pattern= says. */
-static enum check_result check_disk_size(const struct guest_state *st, char *why,
-					 size_t len)
+static enum check_result check_disk_size(const struct guest_state *st, char *why, size_t len)
 {
 	const char *dev = st->opts.pattern.dev;
 	uint64_t want = st->opts.pattern_sectors, sectors, bytes = 0;
@@ -754,15 +736,15 @@ static enum check_result check_disk_size(const struct guest_state *st, char *why
 		return CHECK_FAIL;
 	}
 	close(fd);
-	snprintf(why, len, "%s: /sys/block size %llu sectors, BLKGETSIZE64 %llu bytes, want %llu sectors",
+	snprintf(why, len,
+		 "%s: /sys/block size %llu sectors, BLKGETSIZE64 %llu bytes, want %llu sectors",
 		 dev, (unsigned long long)sectors, (unsigned long long)bytes,
 		 (unsigned long long)want);
 	return pass_if(sectors == want && bytes == want * DP_SECTOR);
 }
 
 /* "write back": the device offers VIRTIO_BLK_F_FLUSH, so fsync sends flushes. */
-static enum check_result check_write_cache(const struct guest_state *st, char *why,
-					   size_t len)
+static enum check_result check_write_cache(const struct guest_state *st, char *why, size_t len)
 {
 	const char *dev = st->opts.pattern.dev;
 	char buf[64];
@@ -774,8 +756,8 @@ static enum check_result check_write_cache(const struct guest_state *st, char *w
 		return CHECK_FAIL;
 	}
 	buf[strcspn(buf, "\n")] = '\0';
-	snprintf(why, len, "/sys/block/%s/queue/write_cache is \"%s\", want \"write back\"",
-		 dev, buf);
+	snprintf(why, len, "/sys/block/%s/queue/write_cache is \"%s\", want \"write back\"", dev,
+		 buf);
 	return pass_if(!strcmp(buf, "write back"));
 }
 
@@ -829,8 +811,9 @@ static enum check_result check_pattern(const struct guest_state *st, char *why, 
 		return CHECK_FAIL;
 	}
 	if (flush1 <= flush0) {
-		snprintf(why, len, "fdatasync sent no flush to %s (flush count %llu before, %llu after)",
-			 dev, (unsigned long long)flush0, (unsigned long long)flush1);
+		snprintf(why, len,
+			 "fdatasync sent no flush to %s (flush count %llu before, %llu after)", dev,
+			 (unsigned long long)flush0, (unsigned long long)flush1);
 		close(fd);
 		return CHECK_FAIL;
 	}
@@ -853,8 +836,8 @@ static enum check_result check_pattern(const struct guest_state *st, char *why, 
  * device must offer the operation (VIRTIO_BLK_F_DISCARD, _WRITE_ZEROES:
  * without WRITE_ZEROES Linux would write zero pages instead) and the
  * request must reach it (the discard count in /sys/block/DEV/stat). */
-static enum check_result zero_range(const struct guest_state *st, bool discard,
-				    char *why, size_t len)
+static enum check_result zero_range(const struct guest_state *st, bool discard, char *why,
+				    size_t len)
 {
 	const char *dev = st->opts.pattern.dev;
 	const char *op = discard ? "BLKDISCARD" : "BLKZEROOUT";
@@ -892,8 +875,9 @@ static enum check_result zero_range(const struct guest_state *st, bool discard,
 		return CHECK_FAIL;
 	}
 	if (discard && count1 <= count0) {
-		snprintf(why, len, "BLKDISCARD sent no discard to %s (count %llu before, %llu after)",
-			 dev, (unsigned long long)count0, (unsigned long long)count1);
+		snprintf(why, len,
+			 "BLKDISCARD sent no discard to %s (count %llu before, %llu after)", dev,
+			 (unsigned long long)count0, (unsigned long long)count1);
 		close(fd);
 		return CHECK_FAIL;
 	}
@@ -912,8 +896,7 @@ static enum check_result check_discard(const struct guest_state *st, char *why, 
 	return zero_range(st, true, why, len);
 }
 
-static enum check_result check_write_zeroes(const struct guest_state *st, char *why,
-					    size_t len)
+static enum check_result check_write_zeroes(const struct guest_state *st, char *why, size_t len)
 {
 	if (!st->opts.zeroes.dev[0] || !st->opts.pattern_sectors)
 		return CHECK_SKIP;
@@ -924,8 +907,7 @@ static enum check_result check_write_zeroes(const struct guest_state *st, char *
 static bool read_ends(int fd, const char *dev, uint64_t bytes, unsigned char *first,
 		      unsigned char *last, char *why, size_t len)
 {
-	if (pread_all(fd, first, DP_SECTOR, 0) &&
-	    pread_all(fd, last, DP_SECTOR, bytes - DP_SECTOR))
+	if (pread_all(fd, first, DP_SECTOR, 0) && pread_all(fd, last, DP_SECTOR, bytes - DP_SECTOR))
 		return true;
 	snprintf(why, len, "read /dev/%s: %s", dev, strerror(errno));
 	return false;
@@ -938,7 +920,7 @@ static enum check_result check_ro(const struct guest_state *st, char *why, size_
 	static unsigned char before[2][DP_SECTOR] __attribute__((aligned(4096)));
 	static unsigned char after[2][DP_SECTOR] __attribute__((aligned(4096)));
 	char write_result[64], zeroout_result[64];
-	uint64_t ro, bytes = 0, range[2] = { 0, DP_SECTOR };
+	uint64_t ro, bytes = 0, range[2] = {0, DP_SECTOR};
 	size_t text_len = strlen(o->arg);
 	int fd;
 
@@ -965,8 +947,8 @@ static enum check_result check_ro(const struct guest_state *st, char *why, size_
 	}
 	close(fd);
 	if (text_len && (text_len > DP_SECTOR || memcmp(before[0], o->arg, text_len))) {
-		snprintf(why, len, "the first sector of /dev/%s does not start with \"%s\"",
-			 o->dev, o->arg);
+		snprintf(why, len, "the first sector of /dev/%s does not start with \"%s\"", o->dev,
+			 o->arg);
 		return CHECK_FAIL;
 	}
 
@@ -982,8 +964,7 @@ static enum check_result check_ro(const struct guest_state *st, char *why, size_
 			close(fd);
 			return CHECK_FAIL;
 		}
-		snprintf(write_result, sizeof(write_result), "write refused: %s",
-			 strerror(errno));
+		snprintf(write_result, sizeof(write_result), "write refused: %s", strerror(errno));
 		close(fd);
 	}
 	/* BLKZEROOUT: another path to the device (blk-lib), refused too.
@@ -1023,22 +1004,22 @@ static const struct {
 	const char *name;
 	check_fn run;
 } checks[] = {
-	{ "setup",	check_setup },
-	{ "cmdline",	check_cmdline },
-	{ "proc-self",	check_proc_self },
-	{ "uname",	check_uname },
-	{ "cpus",	check_cpus },
-	{ "mem",	check_mem },
-	{ "devicetree",	check_dt },
-	{ "root",	check_root },
-	{ "serial",	check_serial },
-	{ "queues",	check_queues },
-	{ "disk-size",	check_disk_size },
-	{ "write-cache", check_write_cache },
-	{ "pattern",	check_pattern },
-	{ "discard",	check_discard },
-	{ "write-zeroes", check_write_zeroes },
-	{ "ro",		check_ro },
+    {"setup", check_setup},
+    {"cmdline", check_cmdline},
+    {"proc-self", check_proc_self},
+    {"uname", check_uname},
+    {"cpus", check_cpus},
+    {"mem", check_mem},
+    {"devicetree", check_dt},
+    {"root", check_root},
+    {"serial", check_serial},
+    {"queues", check_queues},
+    {"disk-size", check_disk_size},
+    {"write-cache", check_write_cache},
+    {"pattern", check_pattern},
+    {"discard", check_discard},
+    {"write-zeroes", check_write_zeroes},
+    {"ro", check_ro},
 };
 
 /* Run the wanted checks, ours then the network's (which may add a note to
@@ -1060,23 +1041,22 @@ static int run_checks(const struct guest_state *st)
 			printf("vmmtest: FAIL %s: %s\n", checks[i].name, why);
 			failed++;
 			break;
-		case CHECK_SKIP:
-			break;
+		case CHECK_SKIP: break;
 		}
 	}
 	for (i = 0; i < nc_checks_count; i++) {
 		why[0] = '\0';
 		switch (nc_checks[i].run(&st->opts.net, why, sizeof(why))) {
 		case NC_PASS:
-			printf("vmmtest: PASS %s%s%s\n", nc_checks[i].name, why[0] ? ": " : "", why);
+			printf("vmmtest: PASS %s%s%s\n", nc_checks[i].name, why[0] ? ": " : "",
+			       why);
 			passed++;
 			break;
 		case NC_FAIL:
 			printf("vmmtest: FAIL %s: %s\n", nc_checks[i].name, why);
 			failed++;
 			break;
-		case NC_SKIP:
-			break;
+		case NC_SKIP: break;
 		}
 		fflush(stdout);
 	}
@@ -1087,12 +1067,12 @@ static int run_checks(const struct guest_state *st)
 static void mount_fs(struct guest_state *st, const char *type, const char *dir)
 {
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		set_error(st->setup_error, sizeof(st->setup_error),
-			  "mkdir %s: %s", dir, strerror(errno));
+		set_error(st->setup_error, sizeof(st->setup_error), "mkdir %s: %s", dir,
+			  strerror(errno));
 	/* EBUSY: the kernel may have mounted devtmpfs itself. */
 	if (mount(type, dir, type, MS_NOSUID, NULL) < 0 && errno != EBUSY)
-		set_error(st->setup_error, sizeof(st->setup_error),
-			  "mount %s: %s", dir, strerror(errno));
+		set_error(st->setup_error, sizeof(st->setup_error), "mount %s: %s", dir,
+			  strerror(errno));
 }
 
 /* The kernel gives init the console as fds 0-2 only if it could open it. */
@@ -1133,8 +1113,7 @@ static void run_shell(void)
 		;
 }
 
-static void __attribute__((noreturn)) end_vm(const struct guest_state *st,
-					     int status)
+static void __attribute__((noreturn)) end_vm(const struct guest_state *st, int status)
 {
 	printf("vmmtest: exit %d\n", status);
 	fflush(stdout);
@@ -1174,8 +1153,7 @@ int main(void)
 		st.have_ports = true;
 		outb(0, VMM_PORT_BOOT_MARK);
 	} else {
-		set_error(st.setup_error, sizeof(st.setup_error),
-			  "ioperm: %s", strerror(errno));
+		set_error(st.setup_error, sizeof(st.setup_error), "ioperm: %s", strerror(errno));
 	}
 
 	if (read_file("/proc/cmdline", cmdline, sizeof(cmdline)) < 0) {
@@ -1184,8 +1162,7 @@ int main(void)
 	}
 	parse_cmdline(cmdline, &st.opts);
 	if (err)
-		set_error(st.opts.error, sizeof(st.opts.error),
-			  "/proc/cmdline: %s", strerror(err));
+		set_error(st.opts.error, sizeof(st.opts.error), "/proc/cmdline: %s", strerror(err));
 
 	status = run_checks(&st) ? 1 : 0;
 	if (st.opts.exit_status >= 0)

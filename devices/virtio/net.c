@@ -441,8 +441,8 @@ static int net_activate(struct virtio_dev *vdev)
 	net->hdr_len = net_hdr_len(vdev->features);
 	/* The backend's header is the 1.x one; so is ours, VERSION_1 being required. */
 	if (be->vnet_hdr && net->hdr_len != NET_VNET_HDR_LEN) {
-		vmm_log("%s: the driver's %u-byte header does not match the backend's",
-			vdev->name, net->hdr_len);
+		vmm_log("%s: the driver's %u-byte header does not match the backend's", vdev->name,
+			net->hdr_len);
 		return -1;
 	}
 	if (be->ops->set_offloads && be->ops->set_offloads(be, net_rx_offloads(vdev->features))) {
@@ -472,8 +472,7 @@ static void net_free(struct virtio_net *net)
 	free(net);
 }
 
-static int net_init(struct virtio_net *net, const uint8_t mac[6], uint16_t mtu,
-		    unsigned int index)
+static int net_init(struct virtio_net *net, const uint8_t mac[6], uint16_t mtu, unsigned int index)
 {
 	net->pollfds = calloc(3 + net->be->max_pollfds, sizeof(*net->pollfds));
 	if (!net->pollfds)

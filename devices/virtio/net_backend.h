@@ -73,10 +73,10 @@ struct net_backend_ops {
 
 struct net_backend {
 	const struct net_backend_ops *ops;
-	const char *name;	   /* for the VMM's log: "tap0", "user" */
-	bool vnet_hdr;		   /* frames carry a virtio_net_hdr_v1 both ways */
-	unsigned int offloads;	   /* NET_OFFLOAD_* set_offloads() can turn on */
-	unsigned int max_pollfds;  /* the most poll_fill() ever returns */
+	const char *name;	  /* for the VMM's log: "tap0", "user" */
+	bool vnet_hdr;		  /* frames carry a virtio_net_hdr_v1 both ways */
+	unsigned int offloads;	  /* NET_OFFLOAD_* set_offloads() can turn on */
+	unsigned int max_pollfds; /* the most poll_fill() ever returns */
 };
 
 /*

@@ -36,10 +36,10 @@ struct virtio_net {
 	int stop_fd;	      /* eventfd: the worker is to stop */
 	pthread_t thread;
 	bool running;
-	bool rx_wait_guest; /* a frame (or the backend) waits for receive buffers */
-	bool tx_wait_backend; /* a send() said NET_SEND_AGAIN */
-	bool rx_more, tx_more; /* the budget ran out: look again without sleeping */
-	bool logged_drop;      /* the first drop was logged; the rest are counted */
+	bool rx_wait_guest;	/* a frame (or the backend) waits for receive buffers */
+	bool tx_wait_backend;	/* a send() said NET_SEND_AGAIN */
+	bool rx_more, tx_more;	/* the budget ran out: look again without sleeping */
+	bool logged_drop;	/* the first drop was logged; the rest are counted */
 	struct pollfd *pollfds; /* the worker's: 3 of ours, then the backend's */
 	struct vq_chain chain;	/* the worker's scratch chain */
 	struct net_stats stats;
@@ -66,8 +66,8 @@ struct virtio_net *net_create_on(struct net_backend *be, const uint8_t mac[6], u
  * Put one frame (vnet header first if the backend has one; else bare) into
  * the receive queue: 1 delivered and published (interrupt not yet sent),
  * 0 when the guest's buffers cannot hold it yet (nothing consumed: chains
- * given back, the driver asked to notify once it posts more), -2 when no buffers the guest could ever post would hold it
- * (the caller drops it), -1 when the queue is broken (NEEDS_RESET set).
+ * given back, the driver asked to notify once it posts more), -2 when no buffers the guest could
+ * ever post would hold it (the caller drops it), -1 when the queue is broken (NEEDS_RESET set).
  */
 int net_rx_frame(struct virtio_net *net, const uint8_t *frame, size_t len);
 

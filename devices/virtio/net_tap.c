@@ -59,7 +59,8 @@ static int tap_peek(struct net_backend *be, const uint8_t **frame, size_t *len)
 			tap_log_once(t, "read", errno);
 			return -1;
 		}
-		/* With IFF_VNET_HDR every frame starts with the header: a shorter one is no frame. */
+		/* With IFF_VNET_HDR every frame starts with the header: a shorter one is no frame.
+		 */
 		if ((size_t)n <= NET_VNET_HDR_LEN)
 			continue;
 		t->len = (size_t)n;
@@ -162,11 +163,12 @@ static int tap_attach(struct tap *t, const char *ifname)
 	if (ioctl(t->fd, TUNSETIFF, &ifr) < 0) {
 		int err = errno;
 
-		return set_error("--net tap: cannot create tap '%s': %s%s", ifname ? ifname : "tap%d",
-				 strerror(err),
-				 err == EPERM ? " (needs CAP_NET_ADMIN, or a tap made for this user: "
-						"ip tuntap add NAME mode tap user USER)"
-					      : "");
+		return set_error("--net tap: cannot create tap '%s': %s%s",
+				 ifname ? ifname : "tap%d", strerror(err),
+				 err == EPERM
+				     ? " (needs CAP_NET_ADMIN, or a tap made for this user: "
+				       "ip tuntap add NAME mode tap user USER)"
+				     : "");
 	}
 	snprintf(t->ifname, sizeof(t->ifname), "%s", ifr.ifr_name);
 	if (ioctl(t->fd, TUNSETVNETHDRSZ, &hdr_len) < 0)

@@ -16,11 +16,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TG_PAGE_SIZE 4096UL
+#define TG_PAGE_SIZE	  4096UL
 #define TG_ALIGN_UP(x, a) (((x) + (a)-1) & ~((uint64_t)(a)-1))
-#define TG_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define TG_MIN(a, b) ((a) < (b) ? (a) : (b))
-#define TG_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define TG_ARRAY_SIZE(a)  (sizeof(a) / sizeof((a)[0]))
+#define TG_MIN(a, b)	  ((a) < (b) ? (a) : (b))
+#define TG_MAX(a, b)	  ((a) > (b) ? (a) : (b))
 
 /* The program: called once with the runtime ready (console, memory, cmdline). */
 int tg_main(void);
@@ -68,9 +68,9 @@ void tg_alloc_release(uintptr_t mark);
 uint64_t tg_ram_top(void); /* the end of the RAM block the allocator uses */
 
 /* Boot information. */
-const char *tg_cmdline(void);	/* "" when none */
-const void *tg_dtb(void);	/* the device tree from setup_data (SETUP_DTB), or NULL */
-bool tg_booted_pvh(void);	/* entered through the PVH note (QEMU) */
+const char *tg_cmdline(void); /* "" when none */
+const void *tg_dtb(void);     /* the device tree from setup_data (SETUP_DTB), or NULL */
+bool tg_booted_pvh(void);     /* entered through the PVH note (QEMU) */
 /*
  * Find word NAME=VALUE on the command line (the last one wins, as in Linux);
  * copy VALUE to @val. False when absent. tg_param_next() walks all the words
@@ -81,19 +81,62 @@ bool tg_param(const char *name, char *val, size_t len);
 bool tg_param_next(const char *name, size_t *pos, char *val, size_t len);
 
 /* MMIO and barriers. The compiler must not merge, split or reorder these. */
-static inline uint8_t tg_read8(uintptr_t a) { return *(volatile uint8_t *)a; }
-static inline uint16_t tg_read16(uintptr_t a) { return *(volatile uint16_t *)a; }
-static inline uint32_t tg_read32(uintptr_t a) { return *(volatile uint32_t *)a; }
-static inline void tg_write8(uintptr_t a, uint8_t v) { *(volatile uint8_t *)a = v; }
-static inline void tg_write16(uintptr_t a, uint16_t v) { *(volatile uint16_t *)a = v; }
-static inline void tg_write32(uintptr_t a, uint32_t v) { *(volatile uint32_t *)a = v; }
-static inline void tg_mb(void) { __asm__ volatile("mfence" ::: "memory"); }
-static inline void tg_rmb(void) { __asm__ volatile("lfence" ::: "memory"); }
-static inline void tg_wmb(void) { __asm__ volatile("sfence" ::: "memory"); }
-static inline void tg_barrier(void) { __asm__ volatile("" ::: "memory"); }
-static inline void tg_outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
-static inline uint8_t tg_inb(uint16_t port) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
-static inline uint64_t tg_rdtsc(void) { uint32_t lo, hi; __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)); return ((uint64_t)hi << 32) | lo; }
+static inline uint8_t tg_read8(uintptr_t a)
+{
+	return *(volatile uint8_t *)a;
+}
+static inline uint16_t tg_read16(uintptr_t a)
+{
+	return *(volatile uint16_t *)a;
+}
+static inline uint32_t tg_read32(uintptr_t a)
+{
+	return *(volatile uint32_t *)a;
+}
+static inline void tg_write8(uintptr_t a, uint8_t v)
+{
+	*(volatile uint8_t *)a = v;
+}
+static inline void tg_write16(uintptr_t a, uint16_t v)
+{
+	*(volatile uint16_t *)a = v;
+}
+static inline void tg_write32(uintptr_t a, uint32_t v)
+{
+	*(volatile uint32_t *)a = v;
+}
+static inline void tg_mb(void)
+{
+	__asm__ volatile("mfence" ::: "memory");
+}
+static inline void tg_rmb(void)
+{
+	__asm__ volatile("lfence" ::: "memory");
+}
+static inline void tg_wmb(void)
+{
+	__asm__ volatile("sfence" ::: "memory");
+}
+static inline void tg_barrier(void)
+{
+	__asm__ volatile("" ::: "memory");
+}
+static inline void tg_outb(uint16_t port, uint8_t v)
+{
+	__asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port));
+}
+static inline uint8_t tg_inb(uint16_t port)
+{
+	uint8_t v;
+	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+static inline uint64_t tg_rdtsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
 
 /*
  * Time: nanoseconds from KVM's clock (kvmclock, MSR 0x4b564d01, which both
