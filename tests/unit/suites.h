@@ -20,6 +20,7 @@ Suite *virtio_mmio_suite(void);
 Suite *blk_suite(void);
 Suite *net_suite(void);
 Suite *net_user_suite(void);
+Suite *guest_virtio_suite(void);
 
 /* Forget the last error, so that a later check cannot pass on a stale one. */
 static inline void clear_error(void)
