@@ -217,16 +217,6 @@ int nc_parse(const char *name, const char *value, struct nc_opts *o)
 
 /* --- helpers ------------------------------------------------------------ */
 
-static const char *peer_str(const struct sockaddr_in *sa)
-{
-	static char buf[INET_ADDRSTRLEN + 8];
-	char a[INET_ADDRSTRLEN];
-
-	inet_ntop(AF_INET, &sa->sin_addr, a, sizeof(a));
-	snprintf(buf, sizeof(buf), "%s:%u", a, ntohs(sa->sin_port));
-	return buf;
-}
-
 static long long now_us(void)
 {
 	struct timespec ts;
@@ -544,14 +534,14 @@ static enum nc_result check_tcp(const struct nc_opts *o, char *msg, size_t len)
 		return NC_SKIP;
 	fd = connect_within(&o->tcp_peer, NC_CONNECT_WAIT_MS);
 	if (fd < 0) {
-		snprintf(msg, len, "connect to %s: %s", peer_str(&o->tcp_peer), strerror(errno));
+		snprintf(msg, len, "connect to %s: %s", np_addr_str(&o->tcp_peer), strerror(errno));
 		return NC_FAIL;
 	}
 	set_io_timeouts(fd);
 	ok = np_client(fd, o->tcp_bytes, &ex, err, sizeof(err));
 	close(fd);
 	if (!ok) {
-		snprintf(msg, len, "%s: %s", peer_str(&o->tcp_peer), err);
+		snprintf(msg, len, "%s: %s", np_addr_str(&o->tcp_peer), err);
 		return NC_FAIL;
 	}
 	report_exchange("tcp", &ex, msg, len);
@@ -605,12 +595,12 @@ static enum nc_result check_serve(const struct nc_opts *o, char *msg, size_t len
 		return NC_FAIL;
 	}
 	close(lfd);
-	printf("vmmtest: serve: client %s\n", peer_str(&peer));
+	printf("vmmtest: serve: client %s\n", np_addr_str(&peer));
 	set_io_timeouts(fd);
 	ok = np_serve(fd, o->serve_bytes, &ex, err, sizeof(err));
 	close(fd);
 	if (!ok) {
-		snprintf(msg, len, "client %s: %s", peer_str(&peer), err);
+		snprintf(msg, len, "client %s: %s", np_addr_str(&peer), err);
 		return NC_FAIL;
 	}
 	report_exchange("serve", &ex, msg, len);
@@ -629,14 +619,15 @@ static enum nc_result check_unreachable(const struct nc_opts *o, char *msg, size
 	fd = connect_within(&o->unreachable_peer, NC_UNREACHABLE_MS);
 	if (fd >= 0) {
 		close(fd);
-		snprintf(msg, len, "a connection to %s succeeded", peer_str(&o->unreachable_peer));
+		snprintf(msg, len, "a connection to %s succeeded",
+			 np_addr_str(&o->unreachable_peer));
 		return NC_FAIL;
 	}
 	if (errno == ETIMEDOUT)
-		snprintf(msg, len, "%s: no answer within %d ms", peer_str(&o->unreachable_peer),
+		snprintf(msg, len, "%s: no answer within %d ms", np_addr_str(&o->unreachable_peer),
 			 NC_UNREACHABLE_MS);
 	else
-		snprintf(msg, len, "%s: %s", peer_str(&o->unreachable_peer), strerror(errno));
+		snprintf(msg, len, "%s: %s", np_addr_str(&o->unreachable_peer), strerror(errno));
 	return NC_PASS;
 }
 

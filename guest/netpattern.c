@@ -66,16 +66,6 @@ static bool parse_port(const char *s, struct sockaddr_in *sa)
 	return true;
 }
 
-static const char *addr_str(const struct sockaddr_in *sa)
-{
-	static char buf[INET_ADDRSTRLEN + 8];
-	char a[INET_ADDRSTRLEN];
-
-	inet_ntop(AF_INET, &sa->sin_addr, a, sizeof(a));
-	snprintf(buf, sizeof(buf), "%s:%u", a, ntohs(sa->sin_port));
-	return buf;
-}
-
 static void print_xfer(const char *dir, const struct np_xfer *x)
 {
 	long long ms = np_xfer_ms(x);
@@ -146,10 +136,10 @@ static int serve(const struct sockaddr_in *sa, uint64_t bytes)
 		return fail("socket");
 	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(lfd, (const struct sockaddr *)sa, sizeof(*sa)) < 0)
-		return fail(addr_str(sa));
+		return fail(np_addr_str(sa));
 	if (listen(lfd, 1) < 0)
 		return fail("listen");
-	printf("netpattern: listening on %s, pid %d\n", addr_str(sa), (int)getpid());
+	printf("netpattern: listening on %s, pid %d\n", np_addr_str(sa), (int)getpid());
 	fflush(stdout);
 	fd = wait_for_client(lfd);
 	if (fd < 0 && stop_requested) {
@@ -160,7 +150,7 @@ static int serve(const struct sockaddr_in *sa, uint64_t bytes)
 		return fail("accept");
 	close(lfd);
 	if (getpeername(fd, (struct sockaddr *)&peer, &plen) == 0)
-		printf("netpattern: client %s\n", addr_str(&peer));
+		printf("netpattern: client %s\n", np_addr_str(&peer));
 	fflush(stdout);
 	if (stop_requested) {
 		fprintf(stderr, "netpattern: stopped before the exchange\n");
@@ -180,7 +170,7 @@ static int client(const struct sockaddr_in *sa, uint64_t bytes)
 	if (fd < 0)
 		return fail("socket");
 	if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0)
-		return fail(addr_str(sa));
+		return fail(np_addr_str(sa));
 	return exchange(fd, false, bytes);
 }
 

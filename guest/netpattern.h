@@ -31,7 +31,9 @@
 #ifndef VMM_GUEST_NETPATTERN_H
 #define VMM_GUEST_NETPATTERN_H
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -58,6 +60,17 @@ struct np_xfer {
 	uint64_t sum;
 	long long t_first, t_end;
 };
+
+/* "ADDR:PORT" of @sa, for messages; the buffer is reused by the next call. */
+static inline const char *np_addr_str(const struct sockaddr_in *sa)
+{
+	static char buf[INET_ADDRSTRLEN + 8];
+	char a[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &sa->sin_addr, a, sizeof(a));
+	snprintf(buf, sizeof(buf), "%s:%u", a, ntohs(sa->sin_port));
+	return buf;
+}
 
 static inline long long np_xfer_ms(const struct np_xfer *x)
 {
