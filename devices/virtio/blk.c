@@ -312,7 +312,7 @@ static void worker_serve(struct blk_worker *w)
 {
 	struct virtqueue *vq = worker_vq(w);
 
-	if (w->broken)
+	if (w->broken || virtio_is_broken(&w->blk->vdev))
 		return;
 	w->starved = false;
 	do {

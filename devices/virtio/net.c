@@ -283,7 +283,7 @@ void net_rx_process(struct virtio_net *net)
 	unsigned int delivered = 0, i;
 
 	net->rx_wait_guest = false;
-	if (!vq->ready || vq->broken) {
+	if (!vq->ready || vq->broken || virtio_is_broken(&net->vdev)) {
 		net->rx_wait_guest = true; /* nothing to fill: leave the backend unread */
 		return;
 	}
@@ -365,7 +365,7 @@ void net_tx_process(struct virtio_net *net)
 
 	net->tx_wait_backend = false;
 	net->tx_more = false;
-	if (!vq->ready || vq->broken)
+	if (!vq->ready || vq->broken || virtio_is_broken(&net->vdev))
 		return;
 	/* Notifies off while we look; back on (and look again) before sleeping. */
 	do {

@@ -108,6 +108,14 @@ void virtio_config_changed(struct virtio_dev *vdev);
  * reset cycle logs @why and interrupts.
  */
 void virtio_needs_reset(struct virtio_dev *vdev, const char *why);
+/*
+ * NEEDS_RESET is set: the device serves no queue until the driver resets it,
+ * not only the queue that broke (workers check this before taking a chain).
+ */
+static inline bool virtio_is_broken(struct virtio_dev *vdev)
+{
+	return atomic_load(&vdev->status) & VIRTIO_CONFIG_S_NEEDS_RESET;
+}
 
 /* Transport side: each call is one register access, under vdev->lock. */
 uint32_t virtio_get_status(struct virtio_dev *vdev);
