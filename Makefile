@@ -75,10 +75,14 @@ cli-test: vmm guest
 boot-test: vmm guest guest-kernel
 	tests/boot/boot-test.sh
 
-# Every test: unit tests under ASan/UBSan, the command-line cases, then boots.
+# Every test: unit tests under ASan/UBSan, the command-line cases, the test
+# guest's scenarios (and the same guest under QEMU, when installed), then boots.
 check: deps
 	$(MAKE) unit-test
 	$(MAKE) cli-test
+	$(MAKE) guest-test
+	$(MAKE) guest-net-test
+	$(MAKE) guest-qemu-test
 	$(MAKE) boot-test
 
 # The main job: build everything, then boot the guest kernel with the test init
@@ -91,7 +95,8 @@ run: deps
 		vmmtest.root=vda vmmtest.serial=vda:vmm-root"
 
 format:
-	clang-format -i $(VMM_SRCS) core/main.c $(UNIT_SRCS) $(wildcard core/*.h devices/*.h devices/*/*.h)
+	clang-format -i $(VMM_SRCS) core/main.c $(UNIT_SRCS) $(wildcard core/*.h devices/*.h devices/*/*.h) \
+		$(wildcard guest/testguest/*.c guest/testguest/*.h)
 
 clean:
 	rm -rf build/obj build/asan build/tests vmm

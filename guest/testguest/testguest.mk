@@ -42,3 +42,18 @@ $(TG_OUT)/%.S.o: $(TG_DIR)/%.S
 	$(TG_CC) $(TG_CFLAGS) -c -o $@ $<
 
 -include $(TG_OBJS:.o=.d)
+
+# The test guest's scenarios under ./vmm, and the blk ones under QEMU microvm
+# (skipped when QEMU is not installed).
+.PHONY: guest-test guest-qemu-test
+guest-test: vmm $(TG_ELF)
+	tests/guest/guest-test.sh
+
+# The test guest's net scenarios on a tap in a namespace of their own and on
+# user-mode networking (needs root, as CI has).
+.PHONY: guest-net-test
+guest-net-test: vmm $(TG_ELF)
+	tests/guest/guest-net-test.sh
+
+guest-qemu-test: $(TG_ELF)
+	tests/guest/qemu-test.sh
