@@ -150,7 +150,8 @@ uint64_t tg_tsc_khz(void);
 /*
  * Interrupts: IO-APIC pin @gsi (edge, as virtio-mmio's) delivered to the
  * local APIC as a vector of its own; @fn runs in interrupt context with
- * @opaque. -1 when no vector is left or the pin is out of range.
+ * @opaque. Returns the vector, -1 when no vector is left or the pin is out
+ * of range.
  * tg_wait_irq() enables interrupts and halts until one handler has run or
  * @timeout_ns passed (false then); interrupts are off again on return.
  */
@@ -163,8 +164,10 @@ uint64_t tg_irq_count(void);
 /*
  * Run @fn(@arg) in ring 3 (CPL 3) on a stack of its own, with interrupts off,
  * and return what it returns. It may read and write all memory and MMIO
- * (every page is user-accessible) and use rdtsc, but no privileged
- * instruction: a fault there ends the call with tg_panic().
+ * (every page is user-accessible), I/O ports (the TSS bitmap opens them all)
+ * and rdtsc, but no privileged instruction: a fault there ends the call with
+ * tg_panic(). It returns to ring 0 through a ud2 at a known address: `int`
+ * from ring 3 raises #UD on the KVM of the development machines.
  */
 long tg_run_user(long (*fn)(void *arg), void *arg);
 
