@@ -32,6 +32,8 @@
  * gateway, or the host end of a tap, from tg.net=user or tg.net=tap:GUEST:HOST
  * (user when absent).
  */
+#include "frames.h"
+#include "outcome.h"
 #include "rt.h"
 #include "scenario.h"
 #include "virtio.h"
@@ -63,10 +65,7 @@
 #define VIRTIO_MMIO_SHM_BASE_HI 0x0bc
 
 struct hctx {
-	char *msg;
-	size_t len;
-	bool failed, skipped;
-	const char *step; /* the variant being tried, for the message */
+	struct tg_outcome o; /* o.step: the variant being tried, for the message */
 	struct virtio_device *vdev;
 	struct virtio_mmio_device *m;
 	struct virtio_probe_opts opts; /* what recovery probes with */
@@ -88,35 +87,8 @@ struct hctx {
 
 /* Results. */
 
-__attribute__((format(printf, 2, 3))) static bool fail(struct hctx *c, const char *fmt, ...)
-{
-	va_list ap;
-	size_t n = 0;
-
-	if (c->failed)
-		return false;
-	c->failed = true;
-	if (c->step) {
-		int k = tg_snprintf(c->msg, c->len, "%s: ", c->step);
-
-		n = k > 0 && (size_t)k < c->len ? (size_t)k : 0;
-	}
-	va_start(ap, fmt);
-	tg_vsnprintf(c->msg + n, c->len - n, fmt, ap);
-	va_end(ap);
-	return false;
-}
-
-__attribute__((format(printf, 2, 3))) static bool skip(struct hctx *c, const char *fmt, ...)
-{
-	va_list ap;
-
-	c->skipped = true;
-	va_start(ap, fmt);
-	tg_vsnprintf(c->msg, c->len, fmt, ap);
-	va_end(ap);
-	return false;
-}
+#define fail(c, ...) tg_fail(&(c)->o, __VA_ARGS__)
+#define skip(c, ...) tg_skip(&(c)->o, __VA_ARGS__)
 
 static void cpu_relax(void)
 {
@@ -295,8 +267,7 @@ static bool blk_begin(struct hctx *c, char *msg, size_t len, const struct virtio
 {
 	quiet();
 	memset(c, 0, sizeof(*c));
-	c->msg = msg;
-	c->len = len;
+	tg_outcome_init(&c->o, msg, len);
 	if (opts)
 		c->opts = *opts;
 	c->vdev = virtio_find_device(VIRTIO_ID_BLOCK, 0);
@@ -332,9 +303,7 @@ static enum tg_result finish(struct hctx *c)
 	virtio_remove_all();
 	memset(&virtio_net_params, 0, sizeof(virtio_net_params));
 	virtio_verbose = saved_verbose;
-	if (c->skipped)
-		return TG_SKIP;
-	return c->failed ? TG_FAIL : TG_PASS;
+	return tg_outcome_result(&c->o);
 }
 
 /* Raw chains. */
@@ -446,7 +415,7 @@ static bool run_bad_case(struct hctx *c, const struct bad_case *bc)
 	struct virtqueue *vq = c->blk->vqs[0];
 	uint16_t used_before = vq->vring.used->idx;
 
-	c->step = bc->name;
+	c->o.step = bc->name;
 	/* The device-writable buffers of the bad chains: a refused chain leaves them be. */
 	memset(c->rbuf, CANARY, RT_BYTES);
 	memset(c->status, CANARY, 16);
@@ -463,7 +432,7 @@ static bool run_bad_case(struct hctx *c, const struct bad_case *bc)
 		return fail(c, "the device wrote into the buffers of a chain it refused");
 	if (!blk_recover(c))
 		return false;
-	c->step = NULL;
+	c->o.step = NULL;
 	return true;
 }
 
@@ -475,7 +444,7 @@ static enum tg_result run_bad_cases(char *msg, size_t len, const struct bad_case
 	if (blk_begin(&c, msg, len, opts)) {
 		for (unsigned int i = 0; i < n && run_bad_case(&c, &cases[i]); i++)
 			;
-		if (!c.failed)
+		if (!c.o.failed)
 			tg_snprintf(msg, len, "%u variant%s", n, n == 1 ? "" : "s");
 	}
 	return finish(&c);
@@ -673,7 +642,7 @@ static bool full_size_chain_works(struct hctx *c)
 	struct virtio_blk_req req;
 	int err;
 
-	c->step = "control: a chain of exactly the queue size";
+	c->o.step = "control: a chain of exactly the queue size";
 	for (unsigned int k = 0; k < TG_ARRAY_SIZE(sg); k++)
 		sg[k] = virtio_sg_buf(c->rbuf + 512 * (k % 2), 512);
 	virtio_blk_req_init_sg(&req, VIRTIO_BLK_T_IN, c->scratch, sg, TG_ARRAY_SIZE(sg));
@@ -685,7 +654,7 @@ static bool full_size_chain_works(struct hctx *c)
 	if (req.used_len != TG_ARRAY_SIZE(sg) * 512 + 1)
 		return fail(c, "used length %u, expected %u", req.used_len,
 			    (unsigned int)(TG_ARRAY_SIZE(sg) * 512 + 1));
-	c->step = NULL;
+	c->o.step = NULL;
 	return true;
 }
 
@@ -704,7 +673,7 @@ static enum tg_result s_chain_oversized(char *msg, size_t len)
 		for (unsigned int i = 0; i < TG_ARRAY_SIZE(cases) && run_bad_case(&c, &cases[i]);
 		     i++)
 			;
-		if (!c.failed)
+		if (!c.o.failed)
 			tg_snprintf(msg, len, "a chain of %u served, %u longer ones refused",
 				    SMALL_QUEUE, (unsigned int)TG_ARRAY_SIZE(cases));
 	}
@@ -1065,7 +1034,7 @@ static enum tg_result s_reset_in_flight(char *msg, size_t len)
 		     c.blk->vqs[0]->vring.used->idx);
 		return finish(&c);
 	}
-	c.step = "recovery";
+	c.o.step = "recovery";
 	if (blk_recover(&c))
 		tg_snprintf(msg, len, "%u of %u requests done when reset", done, INFLIGHT_REQS);
 	return finish(&c);
@@ -1083,7 +1052,7 @@ static bool expect_req(struct hctx *c, const char *what, struct virtio_blk_req *
 {
 	int got;
 
-	c->step = what;
+	c->o.step = what;
 	got = blk_do(c, req);
 	if (got != want)
 		return fail(c, "result %d (%s), expected status %d", got,
@@ -1091,7 +1060,7 @@ static bool expect_req(struct hctx *c, const char *what, struct virtio_blk_req *
 	/* After an error only the status byte is promised: used length 1. */
 	if (want != VIRTIO_BLK_S_OK && req->used_len != 1)
 		return fail(c, "used length %u with an error status, expected 1", req->used_len);
-	c->step = NULL;
+	c->o.step = NULL;
 	return true;
 }
 
@@ -1212,7 +1181,7 @@ static bool odd_chains(struct hctx *c)
 	};
 	struct seg nostatus[] = {seg_of(h, 16, 0)};
 
-	c->step = "header split 5 + 11 across two buffers";
+	c->o.step = "header split 5 + 11 across two buffers";
 	set_hdr(c, VIRTIO_BLK_T_IN, c->scratch);
 	memset(c->rbuf, 0, RT_BYTES);
 	if (!lay_chain(c, vq, split, 4, ids))
@@ -1225,7 +1194,7 @@ static bool odd_chains(struct hctx *c)
 		return fail(c, "status %u, data %s", *c->status,
 			    same_words(c->rbuf, c->last, RT_BYTES) ? "right" : "wrong");
 
-	c->step = "header of 8 bytes";
+	c->o.step = "header of 8 bytes";
 	set_hdr(c, VIRTIO_BLK_T_IN, c->scratch);
 	if (!lay_chain(c, vq, shorthdr, 2, ids))
 		return false;
@@ -1237,7 +1206,7 @@ static bool odd_chains(struct hctx *c)
 		return fail(c, "status %u, expected IOERR", *c->status);
 
 	/* No writable byte for a status: given back untouched, used length 0. */
-	c->step = "request without a writable byte";
+	c->o.step = "request without a writable byte";
 	set_hdr(c, VIRTIO_BLK_T_OUT, c->scratch);
 	if (!lay_chain(c, vq, nostatus, 1, ids))
 		return false;
@@ -1245,7 +1214,7 @@ static bool odd_chains(struct hctx *c)
 	if (!expect_raw_used(c, vq, ids[0], 0))
 		return false;
 	virtqueue_release_desc(vq, ids, 1);
-	c->step = NULL;
+	c->o.step = NULL;
 	return true;
 }
 
@@ -1521,7 +1490,7 @@ static enum tg_result s_queue_regs_locked(char *msg, size_t len)
 	vq2 = manual_vq(&c, SMALL_QUEUE);
 	other = layout_of(vq2);
 	other.num = 4;
-	c.step = "after DRIVER_OK";
+	c.o.step = "after DRIVER_OK";
 	if (!expect_layout(&c, 0, &live, 1, "the probe"))
 		return finish(&c);
 	write_layout(&c, 0, &other);
@@ -1530,7 +1499,7 @@ static enum tg_result s_queue_regs_locked(char *msg, size_t len)
 	    !expect_healthy(&c, STATUS_LIVE) || !blk_round_trip(&c))
 		return finish(&c);
 
-	c.step = "after QueueReady, before DRIVER_OK";
+	c.o.step = "after QueueReady, before DRIVER_OK";
 	if (!manual_start(&c, true))
 		return finish(&c);
 	vq = manual_vq(&c, SMALL_QUEUE);
@@ -1546,7 +1515,7 @@ static enum tg_result s_queue_regs_locked(char *msg, size_t len)
 	wreg(&c, VIRTIO_MMIO_STATUS, STATUS_LIVE);
 	if (!expect_status(&c, STATUS_LIVE, "DRIVER_OK") || !manual_get_id(&c, vq))
 		return finish(&c);
-	c.step = "recovery";
+	c.o.step = "recovery";
 	blk_recover(&c);
 	return finish(&c);
 }
@@ -1561,7 +1530,7 @@ static bool order_queue_before_features(struct hctx *c)
 	struct virtqueue *vq;
 	struct layout l;
 
-	c->step = "QueueReady before FEATURES_OK";
+	c->o.step = "QueueReady before FEATURES_OK";
 	if (!manual_start(c, false))
 		return false;
 	vq = manual_vq(c, SMALL_QUEUE);
@@ -1582,7 +1551,7 @@ static bool order_queue_before_features(struct hctx *c)
 
 static bool order_status(struct hctx *c)
 {
-	c->step = "DRIVER_OK before FEATURES_OK";
+	c->o.step = "DRIVER_OK before FEATURES_OK";
 	if (!manual_start(c, false))
 		return false;
 	wreg(c, VIRTIO_MMIO_STATUS, 0x07);
@@ -1590,14 +1559,14 @@ static bool order_status(struct hctx *c)
 		return false;
 
 	/* Dropping DRIVER while adding FEATURES_OK: the whole write is ignored. */
-	c->step = "a status write that drops DRIVER";
+	c->o.step = "a status write that drops DRIVER";
 	wreg(c, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
 	wreg(c, VIRTIO_MMIO_DRIVER_FEATURES, 1);
 	wreg(c, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_FEATURES_OK);
 	if (!expect_status(c, 0x03, "ACKNOWLEDGE|FEATURES_OK (DRIVER dropped)"))
 		return false;
 
-	c->step = "FEATURES_OK without DRIVER";
+	c->o.step = "FEATURES_OK without DRIVER";
 	if (!dev_reset(c))
 		return false;
 	wreg(c, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
@@ -1608,7 +1577,7 @@ static bool order_status(struct hctx *c)
 		return false;
 
 	/* The VERSION_1 written above came before DRIVER: it must not have counted. */
-	c->step = "features written before DRIVER";
+	c->o.step = "features written before DRIVER";
 	wreg(c, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
 	wreg(c, VIRTIO_MMIO_STATUS, 0x0b);
 	if (!expect_status(c, 0x03, "FEATURES_OK with features written before DRIVER"))
@@ -1625,7 +1594,7 @@ static bool order_queue_withdrawn(struct hctx *c)
 	struct virtqueue *vq;
 	struct layout l;
 
-	c->step = "QueueReady 0 before DRIVER_OK";
+	c->o.step = "QueueReady 0 before DRIVER_OK";
 	if (!manual_start(c, true))
 		return false;
 	vq = manual_vq(c, SMALL_QUEUE);
@@ -1636,7 +1605,7 @@ static bool order_queue_withdrawn(struct hctx *c)
 	if (!expect_layout(c, 0, &reset_layout, 0, "QueueReady 1 then 0"))
 		return false;
 
-	c->step = "queue set up after DRIVER_OK";
+	c->o.step = "queue set up after DRIVER_OK";
 	wreg(c, VIRTIO_MMIO_STATUS, STATUS_LIVE);
 	if (!expect_status(c, STATUS_LIVE, "DRIVER_OK with no queue"))
 		return false;
@@ -1654,7 +1623,7 @@ static enum tg_result s_setup_order(char *msg, size_t len)
 
 	if (blk_begin(&c, msg, len, NULL) && order_queue_before_features(&c) && order_status(&c) &&
 	    order_queue_withdrawn(&c)) {
-		c.step = "recovery";
+		c.o.step = "recovery";
 		blk_recover(&c);
 	}
 	return finish(&c);
@@ -1688,7 +1657,7 @@ static bool run_ring_case(struct hctx *c, const struct ring_case *rc)
 	uint64_t *part = NULL;
 	uint32_t num_read, want_num;
 
-	c->step = rc->name;
+	c->o.step = rc->name;
 	if (!manual_start(c, true))
 		return false;
 	vq = manual_vq(c, SMALL_QUEUE);
@@ -1763,7 +1732,7 @@ static enum tg_result s_queue_bad_rings(char *msg, size_t len)
 	for (i = 0; i < TG_ARRAY_SIZE(cases) && run_ring_case(&c, &cases[i]); i++)
 		;
 	if (i == TG_ARRAY_SIZE(cases)) {
-		c.step = "recovery";
+		c.o.step = "recovery";
 		if (blk_recover(&c))
 			tg_snprintf(msg, len, "%u layouts", i);
 	}
@@ -1787,7 +1756,7 @@ static enum tg_result s_notify_bad_queue(char *msg, size_t len)
 		for (unsigned int i = 0; i < TG_ARRAY_SIZE(bad); i++)
 			wreg(&c, VIRTIO_MMIO_QUEUE_NOTIFY, bad[i]);
 	}
-	c.step = "queue past the last";
+	c.o.step = "queue past the last";
 	wreg(&c, VIRTIO_MMIO_QUEUE_SEL, nq);
 	if (reg(&c, VIRTIO_MMIO_QUEUE_NUM_MAX)) {
 		fail(&c, "QueueNumMax of queue %u (of %u) reads %u, expected 0", nq, nq,
@@ -1800,7 +1769,7 @@ static enum tg_result s_notify_bad_queue(char *msg, size_t len)
 	if (!expect_layout(&c, nq, &none, 0, "setting it up"))
 		return finish(&c);
 	wreg(&c, VIRTIO_MMIO_QUEUE_SEL, 0);
-	c.step = NULL;
+	c.o.step = NULL;
 	if (expect_healthy(&c, STATUS_LIVE) && blk_round_trip(&c))
 		tg_snprintf(msg, len, "%u queue(s)", nq);
 	return finish(&c);
@@ -1917,7 +1886,7 @@ static enum tg_result s_features_refused(char *msg, size_t len)
 	for (i = 0; i < TG_ARRAY_SIZE(cases); i++) {
 		int err;
 
-		c.step = cases[i].name;
+		c.o.step = cases[i].name;
 		err = virtio_reprobe(c.vdev, &cases[i].opts);
 		if (err != -VIRTIO_EREFUSED) {
 			fail(&c, "probe gave %d (%s), expected FEATURES_OK refused", err,
@@ -1929,7 +1898,7 @@ static enum tg_result s_features_refused(char *msg, size_t len)
 			return finish(&c);
 		}
 	}
-	c.step = "recovery";
+	c.o.step = "recovery";
 	if (blk_recover(&c))
 		tg_snprintf(msg, len, "%u refusals", i);
 	return finish(&c);
@@ -1946,7 +1915,7 @@ static bool blk_config(struct hctx *c)
 	uint64_t cap = virtio_cread64(c->vdev, VIRTIO_BLK_CFG_CAPACITY);
 	uint32_t gen = reg(c, VIRTIO_MMIO_CONFIG_GENERATION), v;
 
-	c->step = "virtio-blk";
+	c->o.step = "virtio-blk";
 	if (cap != c->capacity)
 		return fail(c, "capacity %llu, probe read %llu", (unsigned long long)cap,
 			    (unsigned long long)c->capacity);
@@ -1972,7 +1941,7 @@ static bool blk_config(struct hctx *c)
 	if (reg(c, VIRTIO_MMIO_CONFIG_GENERATION) != gen)
 		return fail(c, "config generation moved from %u to %u on dropped writes", gen,
 			    reg(c, VIRTIO_MMIO_CONFIG_GENERATION));
-	c->step = NULL;
+	c->o.step = NULL;
 	return true;
 }
 
@@ -1985,7 +1954,7 @@ static bool net_config(struct hctx *c, struct virtio_device *ndev)
 	uint8_t mac0 = tg_read8(b + VIRTIO_NET_CFG_MAC);
 	uint32_t v;
 
-	c->step = "virtio-net";
+	c->o.step = "virtio-net";
 	if (mtu < VIRTIO_NET_MIN_MTU)
 		return fail(c, "mtu %u", mtu);
 	v = tg_read32(b + VIRTIO_NET_CFG_MAX_VQ_PAIRS);
@@ -2002,7 +1971,7 @@ static bool net_config(struct hctx *c, struct virtio_device *ndev)
 	tg_write16(b + VIRTIO_NET_CFG_MTU, 100);
 	if (tg_read8(b + VIRTIO_NET_CFG_MAC) != mac0 || tg_read16(b + VIRTIO_NET_CFG_MTU) != mtu)
 		return fail(c, "config writes were not dropped");
-	c->step = NULL;
+	c->o.step = NULL;
 	return true;
 }
 
@@ -2019,25 +1988,8 @@ static enum tg_result s_config_space(char *msg, size_t len)
 
 /* The network card: a peer that answers ARP, chosen by tg.net. */
 
-#define ETH_ALEN     6
-#define ARP_FRAME    60 /* the Ethernet minimum, padding included */
 #define FRAME_MAX    2048
 #define ARP_ATTEMPTS 3
-
-static bool parse_ip(const char *s, uint8_t ip[4], const char **end)
-{
-	for (int i = 0; i < 4; i++) {
-		char *e;
-		unsigned long v = strtoul(s, &e, 10);
-
-		if (e == s || v > 255 || (i < 3 && *e != '.'))
-			return false;
-		ip[i] = (uint8_t)v;
-		s = e + (i < 3);
-	}
-	*end = s;
-	return true;
-}
 
 /* tg.net=user (the default) or tg.net=tap:GUEST:HOST. */
 static bool net_peer(struct hctx *c)
@@ -2067,34 +2019,11 @@ static bool net_up(struct hctx *c)
 	return expect_status(c, STATUS_LIVE, "the probe");
 }
 
-static void put_ip(uint8_t *p, const uint8_t ip[4])
-{
-	memcpy(p, ip, 4);
-}
-
-/* who-has @tip tell @sip, from our MAC, behind a zeroed virtio-net header when @hdr. */
+/* who-has @tip tell @sip, from our MAC, broadcast. */
 static unsigned int arp_request(uint8_t *f, const uint8_t mac[ETH_ALEN], const uint8_t sip[4],
 				const uint8_t tip[4])
 {
-	static const uint8_t arp_head[8] = {0, 1, 8, 0, 6, 4, 0, 1}; /* Ethernet, IPv4, request */
-
-	memset(f, 0, ARP_FRAME);
-	memset(f, 0xff, ETH_ALEN);
-	memcpy(f + 6, mac, ETH_ALEN);
-	f[12] = 0x08;
-	f[13] = 0x06;
-	memcpy(f + 14, arp_head, sizeof(arp_head));
-	memcpy(f + 22, mac, ETH_ALEN);
-	put_ip(f + 28, sip);
-	put_ip(f + 38, tip);
-	return ARP_FRAME;
-}
-
-/* An ARP reply from the peer to @tip? */
-static bool is_arp_reply(const uint8_t *f, int len, const uint8_t peer[4], const uint8_t tip[4])
-{
-	return len >= 42 && f[12] == 0x08 && f[13] == 0x06 && f[20] == 0 && f[21] == 2 &&
-	       !memcmp(f + 28, peer, 4) && !memcmp(f + 38, tip, 4);
+	return arp_frame(f, ARP_REQUEST, eth_broadcast, mac, sip, eth_zero, tip);
 }
 
 /*
@@ -2117,9 +2046,9 @@ static bool wait_arp_reply(struct hctx *c, const uint8_t tip[4], uint64_t timeou
 			return false;
 		if (n < 0)
 			return fail(c, "receive: %s", virtio_strerror(n));
-		if (stray_ip && is_arp_reply(c->frame, n, c->peer_ip, stray_ip))
+		if (stray_ip && is_arp(c->frame, n, ARP_REPLY, c->peer_ip, stray_ip))
 			(*stray)++;
-		if (is_arp_reply(c->frame, n, c->peer_ip, tip))
+		if (is_arp(c->frame, n, ARP_REPLY, c->peer_ip, tip))
 			return true;
 	}
 }
@@ -2138,7 +2067,7 @@ static bool arp_round_trip(struct hctx *c, const uint8_t sip[4])
 			return fail(c, "send: %s", virtio_strerror(err));
 		if (wait_arp_reply(c, sip, 500 * MS, NULL, NULL))
 			return true;
-		if (c->failed)
+		if (c->o.failed)
 			return false;
 	}
 	return fail(c, "no ARP reply from %u.%u.%u.%u to %u.%u.%u.%u", c->peer_ip[0], c->peer_ip[1],
@@ -2161,8 +2090,7 @@ static bool net_begin(struct hctx *c, char *msg, size_t len)
 {
 	quiet();
 	memset(c, 0, sizeof(*c));
-	c->msg = msg;
-	c->len = len;
+	tg_outcome_init(&c->o, msg, len);
 	c->vdev = virtio_find_device(VIRTIO_ID_NET, 0);
 	if (!c->vdev)
 		return skip(c, "no virtio-net device (run with --net)");
@@ -2214,7 +2142,7 @@ static enum tg_result s_net_rx_readable(char *msg, size_t len)
 			return finish(&c);
 		}
 	}
-	c.step = "recovery";
+	c.o.step = "recovery";
 	virtio_net_params.rx_bufs = 0;
 	net_recover(&c);
 	return finish(&c);
@@ -2245,13 +2173,13 @@ static enum tg_result s_net_tx_bad_chains(char *msg, size_t len)
 	arp_request(a + VIRTIO_NET_HDR_LEN, c.net->mac, stray_ip, c.peer_ip);
 	s[0] = seg_of(a, VIRTIO_NET_HDR_LEN + ARP_FRAME, 0);
 	s[1] = seg_of(a + VIRTIO_NET_HDR_LEN + ARP_FRAME, 64, VRING_DESC_F_WRITE);
-	c.step = "transmit chain with a writable buffer";
+	c.o.step = "transmit chain with a writable buffer";
 	if (!lay_chain(&c, tx, s, 2, ids))
 		return finish(&c);
 	vring_post_raw(tx, ids[0]);
 	if (!expect_raw_used(&c, tx, ids[0], 0))
 		return finish(&c);
-	c.step = "transmit chain of 20 bytes";
+	c.o.step = "transmit chain of 20 bytes";
 	s[0].len = 20;
 	if (!lay_chain(&c, tx, s, 1, ids + 2))
 		return finish(&c);
@@ -2265,11 +2193,11 @@ static enum tg_result s_net_tx_bad_chains(char *msg, size_t len)
 	 * A good ARP afterwards: answered, and a reply to the bad chain's ARP,
 	 * had it gone out, would come before it (or just after: stragglers).
 	 */
-	c.step = "sending afterwards";
+	c.o.step = "sending afterwards";
 	arp_request(c.frame, c.net->mac, c.guest_ip, c.peer_ip);
 	if (virtio_net_send(c.net, c.frame, ARP_FRAME, NULL, 0) ||
 	    !wait_arp_reply(&c, c.guest_ip, EVENT_TIMEOUT, stray_ip, &stray)) {
-		if (!c.failed)
+		if (!c.o.failed)
 			fail(&c, "no ARP reply from %u.%u.%u.%u", c.peer_ip[0], c.peer_ip[1],
 			     c.peer_ip[2], c.peer_ip[3]);
 		return finish(&c);
@@ -2279,7 +2207,7 @@ static enum tg_result s_net_tx_bad_chains(char *msg, size_t len)
 		fail(&c, "the chain with a writable buffer was sent: %u ARP replies to it", stray);
 		return finish(&c);
 	}
-	c.step = "control: the same ARP sent properly";
+	c.o.step = "control: the same ARP sent properly";
 	arp_round_trip(&c, stray_ip);
 	return finish(&c);
 }
@@ -2314,7 +2242,7 @@ static enum tg_result s_net_tx_loop(char *msg, size_t len)
 		fail(&c, "the device returned the looping chain");
 		return finish(&c);
 	}
-	c.step = "recovery";
+	c.o.step = "recovery";
 	net_recover(&c);
 	return finish(&c);
 }

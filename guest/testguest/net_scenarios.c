@@ -23,6 +23,8 @@
  * ARP requests for the guest's address are answered, so that the peer can
  * always reach it.
  */
+#include "frames.h"
+#include "outcome.h"
 #include "rt.h"
 #include "scenario.h"
 #include "virtio.h"
@@ -32,10 +34,6 @@
 #define REPLY_TIMEOUT (2000 * MS)
 #define QUIET_NS      (300 * MS) /* "no reply": a peer answers in well under 10 ms */
 #define FRAME_MAX     2048
-#define ETH_ALEN      6
-#define ETH_HLEN      14
-#define ETH_P_IP      0x0800
-#define ETH_P_ARP     0x0806
 #define IP_HLEN	      20
 #define IP_OFF	      ETH_HLEN
 #define L4_OFF	      (ETH_HLEN + IP_HLEN)
@@ -61,9 +59,7 @@
 #define DHCP_MAGIC    0x63825363u
 
 struct nctx {
-	char *msg;
-	size_t len;
-	bool failed, skipped;
+	struct tg_outcome o;
 	bool tap;
 	uint8_t gip[4], hip[4]; /* guest, and the peer that answers */
 	uint16_t tcp_port;	/* tap: a listener on the host, 0 if none */
@@ -84,53 +80,8 @@ struct nctx {
 
 static const uint8_t user_guest[4] = {10, 0, 2, 15}, user_gateway[4] = {10, 0, 2, 2};
 
-__attribute__((format(printf, 2, 3))) static bool fail(struct nctx *c, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (c->failed)
-		return false;
-	c->failed = true;
-	va_start(ap, fmt);
-	tg_vsnprintf(c->msg, c->len, fmt, ap);
-	va_end(ap);
-	return false;
-}
-
-__attribute__((format(printf, 2, 3))) static bool skip(struct nctx *c, const char *fmt, ...)
-{
-	va_list ap;
-
-	c->skipped = true;
-	va_start(ap, fmt);
-	tg_vsnprintf(c->msg, c->len, fmt, ap);
-	va_end(ap);
-	return false;
-}
-
-/* Bytes in network order. */
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)get16(p) << 16 | get16(p + 2);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
+#define fail(c, ...) tg_fail(&(c)->o, __VA_ARGS__)
+#define skip(c, ...) tg_skip(&(c)->o, __VA_ARGS__)
 
 /* The Internet checksum (RFC 1071): sums of 16-bit words, folded. */
 static uint32_t sum16(uint32_t sum, const uint8_t *p, size_t len)
@@ -160,21 +111,6 @@ static uint32_t pseudo_sum(const uint8_t *ip, uint8_t proto, uint16_t l4_len)
 	uint32_t sum = sum16(0, ip + 12, 8);
 
 	return sum + proto + l4_len;
-}
-
-static bool parse_ip(const char *s, uint8_t ip[4], const char **end)
-{
-	for (int i = 0; i < 4; i++) {
-		char *e;
-		unsigned long v = strtoul(s, &e, 10);
-
-		if (e == s || v > 255 || (i < 3 && *e != '.'))
-			return false;
-		ip[i] = (uint8_t)v;
-		s = e + (i < 3);
-	}
-	*end = s;
-	return true;
 }
 
 static const char *ip_str(const uint8_t ip[4])
@@ -229,8 +165,7 @@ static bool net_probe(struct nctx *c, const struct virtio_probe_opts *opts)
 static bool begin(struct nctx *c, char *msg, size_t len, const struct virtio_probe_opts *opts)
 {
 	memset(c, 0, sizeof(*c));
-	c->msg = msg;
-	c->len = len;
+	tg_outcome_init(&c->o, msg, len);
 	/* The probe log line, printed at discovery already: a reprobe per scenario is noise. */
 	c->saved_verbose = virtio_verbose;
 	virtio_verbose = false;
@@ -251,35 +186,16 @@ static enum tg_result finish(struct nctx *c)
 	virtio_remove_all();
 	memset(&virtio_net_params, 0, sizeof(virtio_net_params));
 	virtio_verbose = c->saved_verbose;
-	if (c->skipped)
-		return TG_SKIP;
-	return c->failed ? TG_FAIL : TG_PASS;
+	return tg_outcome_result(&c->o);
 }
 
 /* Frames. */
 
-static void eth(uint8_t *f, const uint8_t *dst, const uint8_t *src, uint16_t type)
+/* ARP @op from us to @tmac/@tip, sent to @dst. */
+static unsigned int arp_from_us(struct nctx *c, uint8_t *f, uint16_t op, const uint8_t *dst,
+				const uint8_t *tmac, const uint8_t tip[4])
 {
-	memcpy(f, dst, ETH_ALEN);
-	memcpy(f + 6, src, ETH_ALEN);
-	put16(f + 12, type);
-}
-
-/* ARP @op (1 request, 2 reply) from us (@sip) to @tmac/@tip, in a 60-byte frame. */
-static unsigned int arp_frame(struct nctx *c, uint8_t *f, uint16_t op, const uint8_t *dst,
-			      const uint8_t *tmac, const uint8_t tip[4])
-{
-	static const uint8_t head[6] = {0, 1, 8, 0, 6, 4}; /* Ethernet, IPv4 */
-
-	memset(f, 0, 60);
-	eth(f, dst, c->net->mac, ETH_P_ARP);
-	memcpy(f + 14, head, sizeof(head));
-	put16(f + 20, op);
-	memcpy(f + 22, c->net->mac, ETH_ALEN);
-	memcpy(f + 28, c->gip, 4);
-	memcpy(f + 32, tmac, ETH_ALEN);
-	memcpy(f + 38, tip, 4);
-	return 60;
+	return arp_frame(f, op, dst, c->net->mac, c->gip, tmac, tip);
 }
 
 static bool send_frame(struct nctx *c, const uint8_t *f, unsigned int len,
@@ -295,10 +211,10 @@ static void answer_arp(struct nctx *c, const uint8_t *f, int n)
 {
 	uint8_t *r = c->arp;
 
-	if (n < 42 || get16(f + 12) != ETH_P_ARP || get16(f + 20) != 1 || memcmp(f + 38, c->gip, 4))
+	if (!is_arp(f, n, ARP_REQUEST, NULL, c->gip))
 		return;
-	arp_frame(c, r, 2, f + 6, f + 22, f + 28);
-	virtio_net_send(c->net, r, 60, NULL, 0);
+	arp_from_us(c, r, ARP_REPLY, f + 6, f + 22, f + 28);
+	virtio_net_send(c->net, r, ARP_FRAME, NULL, 0);
 }
 
 typedef bool (*match_fn)(struct nctx *c, const uint8_t *f, int n);
@@ -333,16 +249,13 @@ static int recv_match(struct nctx *c, match_fn match, uint64_t timeout)
 
 static bool is_arp_reply(struct nctx *c, const uint8_t *f, int n)
 {
-	return n >= 42 && get16(f + 12) == ETH_P_ARP && get16(f + 20) == 2 &&
-	       !memcmp(f + 28, c->hip, 4) && !memcmp(f + 38, c->gip, 4);
+	return is_arp(f, n, ARP_REPLY, c->hip, c->gip);
 }
 
 /* The peer's MAC, by ARP; checks the reply's fields on the way. */
 static bool resolve_peer(struct nctx *c)
 {
-	static const uint8_t bcast[ETH_ALEN] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-	static const uint8_t zero[ETH_ALEN];
-	unsigned int len = arp_frame(c, c->tx, 1, bcast, zero, c->hip);
+	unsigned int len = arp_from_us(c, c->tx, ARP_REQUEST, eth_broadcast, eth_zero, c->hip);
 	const uint8_t *f = c->rx;
 	int n;
 
@@ -350,10 +263,10 @@ static bool resolve_peer(struct nctx *c)
 		return false;
 	n = recv_match(c, is_arp_reply, REPLY_TIMEOUT);
 	if (n <= 0)
-		return c->failed || fail(c, "no ARP reply from %s", ip_str(c->hip));
+		return c->o.failed || fail(c, "no ARP reply from %s", ip_str(c->hip));
 	if (memcmp(f, c->net->mac, ETH_ALEN) || memcmp(f + 32, c->net->mac, ETH_ALEN))
 		return fail(c, "ARP reply not addressed to our MAC");
-	if ((f[22] & 1) || !memcmp(f + 22, zero, ETH_ALEN) || memcmp(f + 6, f + 22, ETH_ALEN))
+	if ((f[22] & 1) || !memcmp(f + 22, eth_zero, ETH_ALEN) || memcmp(f + 6, f + 22, ETH_ALEN))
 		return fail(c, "ARP reply with a bad sender MAC");
 	if (get32(f + 14) != 0x00010800 || f[18] != 6 || f[19] != 4)
 		return fail(c, "ARP reply with hardware/protocol 0x%x %u %u", get32(f + 14), f[18],
@@ -571,7 +484,6 @@ static const uint8_t *dhcp_option(const uint8_t *f, int n, uint8_t code, uint8_t
 
 static enum tg_result s_dhcp(char *msg, size_t len)
 {
-	static const uint8_t bcast[ETH_ALEN] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 	static const uint8_t zero_ip[4], bcast_ip[4] = {255, 255, 255, 255};
 	struct nctx c;
 	uint8_t *f, *udp, *b, olen = 0;
@@ -588,7 +500,7 @@ static enum tg_result s_dhcp(char *msg, size_t len)
 	udp = f + L4_OFF;
 	b = udp + 8;
 	memset(f, 0, L4_OFF + 8 + BOOTP_LEN);
-	eth(f, bcast, c.net->mac, ETH_P_IP);
+	eth(f, eth_broadcast, c.net->mac, ETH_P_IP);
 	ipv4(f, IPPROTO_UDP, zero_ip, bcast_ip, 8 + BOOTP_LEN, 1);
 	put16(udp, 68);
 	put16(udp + 2, 67);
@@ -609,7 +521,7 @@ static enum tg_result s_dhcp(char *msg, size_t len)
 		return finish(&c);
 	n = recv_match(&c, is_offer, REPLY_TIMEOUT);
 	if (n <= 0) {
-		if (!c.failed)
+		if (!c.o.failed)
 			fail(&c, "no DHCP reply to DISCOVER (xid 0x%x)", c.dhcp_xid);
 		return finish(&c);
 	}
@@ -776,10 +688,11 @@ static bool rx_csum(struct nctx *c, bool on)
 		return fail(c, "GUEST_CSUM %s after asking for it %s",
 			    on ? "not negotiated" : "negotiated", on ? "on" : "off");
 	if (c->tcp_port)
-		tg_snprintf(c->msg, c->len, "header flags: echo reply %s, SYN-ACK %s",
+		tg_snprintf(c->o.msg, c->o.len, "header flags: echo reply %s, SYN-ACK %s",
 			    flags_name(echo_flags), flags_name(tcp_flags));
 	else
-		tg_snprintf(c->msg, c->len, "header flags: echo reply %s (no tg.net.port: no TCP)",
+		tg_snprintf(c->o.msg, c->o.len,
+			    "header flags: echo reply %s (no tg.net.port: no TCP)",
 			    flags_name(echo_flags));
 	return true;
 }
