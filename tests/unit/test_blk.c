@@ -22,6 +22,7 @@
 #include "core/util.h"
 #include "devices/virtio/blk_internal.h"
 #include "tests/unit/suites.h"
+#include "tests/unit/vring_helper.h"
 
 #define SECTOR	    512
 #define IMG_SECTORS 64
@@ -1021,6 +1022,7 @@ END_TEST
 #define BUF_GPA(q, i) (0x400000ULL + (q)*0x100000ULL + (i)*0x2000ULL)
 
 static int irq_fd = -1;
+static struct vring_driver drv[NR_QUEUES];
 
 static void count_interrupt(void *opaque)
 {
@@ -1030,14 +1032,13 @@ static void count_interrupt(void *opaque)
 
 static void *gpa(uint64_t addr)
 {
-	void *p = gpa_to_hva(&mem, addr, 1);
-
-	ck_assert_ptr_nonnull(p);
-	return p;
+	return vring_gpa(&mem, addr, 1);
 }
 
+/* Fresh rings for queue @q, handed to the device. */
 static void set_queue(struct virtio_dev *vdev, unsigned int q)
 {
+	vring_driver_init(&drv[q], &mem, DESC_GPA(q), AVAIL_GPA(q), USED_GPA(q), QSIZE);
 	virtio_queue_set_num(vdev, q, QSIZE);
 	virtio_queue_set_addr(vdev, q, VQ_AREA_DESC, false, (uint32_t)DESC_GPA(q));
 	virtio_queue_set_addr(vdev, q, VQ_AREA_DRIVER, false, (uint32_t)AVAIL_GPA(q));
@@ -1080,37 +1081,27 @@ static void stop_device(void)
 	irq_fd = -1;
 }
 
-/*
- * Request @i on queue @q: header, data and status at BUF_GPA(q, i), chained
- * through descriptors 3i..3i+2, and posted.
- */
+/* Request @i on queue @q: header, data and status at BUF_GPA(q, i), posted as one chain. */
 static void post(unsigned int q, unsigned int i, uint32_t type, uint64_t sector, uint8_t fill)
 {
-	struct vring_desc *desc = gpa(DESC_GPA(q));
-	struct vring_avail *avail = gpa(AVAIL_GPA(q));
 	uint64_t base = BUF_GPA(q, i);
 	bool write = type == VIRTIO_BLK_T_OUT;
 	struct virtio_blk_outhdr h = hdr(type, sector);
-	uint16_t idx = avail->idx;
+	const struct vring_seg segs[] = {
+	    VRING_OUT(base, sizeof(h)),
+	    {base + 0x100, SECTOR, write ? 0 : VRING_DESC_F_WRITE},
+	    VRING_IN(base + 0x100 + SECTOR, 1),
+	};
 
 	memcpy(gpa(base), &h, sizeof(h));
 	memset(gpa(base + 0x100), fill, SECTOR);
 	*(uint8_t *)gpa(base + 0x100 + SECTOR) = POISON;
-	desc[3 * i] =
-	    (struct vring_desc){base, sizeof(h), VRING_DESC_F_NEXT, (uint16_t)(3 * i + 1)};
-	desc[3 * i + 1] = (struct vring_desc){base + 0x100, SECTOR,
-					      VRING_DESC_F_NEXT | (write ? 0 : VRING_DESC_F_WRITE),
-					      (uint16_t)(3 * i + 2)};
-	desc[3 * i + 2] = (struct vring_desc){base + 0x100 + SECTOR, 1, VRING_DESC_F_WRITE, 0};
-	avail->ring[idx % QSIZE] = (uint16_t)(3 * i);
-	__atomic_store_n(&avail->idx, (uint16_t)(idx + 1), __ATOMIC_RELEASE);
+	vring_post(&drv[q], segs, ARRAY_SIZE(segs));
 }
 
 static uint16_t used_idx(unsigned int q)
 {
-	struct vring_used *used = gpa(USED_GPA(q));
-
-	return __atomic_load_n(&used->idx, __ATOMIC_ACQUIRE);
+	return vring_used_idx(&drv[q]);
 }
 
 /* Wait (on the interrupt, 10 s at most) until queue @q has used @n entries. */
@@ -1144,7 +1135,7 @@ START_TEST(queues_served_by_workers)
 	}
 	for (unsigned int q = 0; q < NR_QUEUES; q++) {
 		wait_used(q, (uint16_t)n);
-		used = gpa(USED_GPA(q));
+		used = drv[q].used;
 		for (unsigned int i = 0; i < n; i++) {
 			ck_assert_uint_eq(req_status(q, i), VIRTIO_BLK_S_OK);
 			ck_assert_uint_eq(used->ring[i].len, 1);
@@ -1157,7 +1148,7 @@ START_TEST(queues_served_by_workers)
 	}
 	for (unsigned int q = 0; q < NR_QUEUES; q++) {
 		wait_used(q, (uint16_t)(2 * n));
-		used = gpa(USED_GPA(q));
+		used = drv[q].used;
 		for (unsigned int i = 0; i < n; i++) {
 			uint8_t *data = gpa(BUF_GPA(q, i) + 0x100);
 
@@ -1180,7 +1171,6 @@ START_TEST(reset_and_reactivate)
 	virtio_set_status(&blk->vdev, 0);
 	ck_assert(!blk->vdev.active);
 	ck_assert(!blk->workers[0].running);
-	memset(gpa(DESC_GPA(0)), 0, 0x3000);
 	virtio_set_status(&blk->vdev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
 	virtio_set_driver_features(&blk->vdev, 0, 1U << VIRTIO_BLK_F_FLUSH);
 	virtio_set_driver_features(&blk->vdev, 1, 1U << (VIRTIO_F_VERSION_1 - 32));
@@ -1202,13 +1192,10 @@ END_TEST
 /* A head out of the table: the queue is broken, the device asks for a reset. */
 START_TEST(broken_ring_needs_reset)
 {
-	struct vring_avail *avail;
 	eventfd_t count;
 
 	start_device(IO, 1);
-	avail = gpa(AVAIL_GPA(0));
-	avail->ring[0] = QSIZE + 3;
-	__atomic_store_n(&avail->idx, 1, __ATOMIC_RELEASE);
+	vring_publish(&drv[0], QSIZE + 3);
 	virtio_queue_notify(&blk->vdev, 0);
 	ck_assert_int_eq(poll(&(struct pollfd){.fd = irq_fd, .events = POLLIN}, 1, 10000), 1);
 	eventfd_read(irq_fd, &count);
