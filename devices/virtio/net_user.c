@@ -18,6 +18,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/if_ether.h>
 #include <limits.h>
 #include <slirp/libslirp.h>
 #include <stdlib.h>
@@ -26,13 +27,13 @@
 
 #include "core/error.h"
 #include "core/vm.h"
+#include "devices/virtio/iov.h"
 #include "devices/virtio/net_backend.h"
 
 #define RX_QUEUE_SOFT	 64   /* frames queued before slirp's sockets stop being read */
 #define RX_QUEUE_HARD	 1024 /* frames queued before one is dropped */
 #define USER_MAX_POLLFDS 256  /* sockets polled at once; see user_add_poll() */
 #define GUEST_ERROR_LOGS 8    /* guest errors logged before going quiet */
-#define ETH_HEADER_LEN	 14
 
 /* The network QEMU's user-mode networking gives a guest, which users expect. */
 #define USER_NET     0x0a000200 /* 10.0.2.0/24 */
@@ -262,12 +263,12 @@ static enum net_send_result user_send(struct net_backend *be, const struct iovec
 	for (unsigned int i = 0; i < cnt; i++) {
 		if (iov[i].iov_len > NET_MAX_FRAME - len)
 			return NET_SEND_FAILED;
-		memcpy(u->tx_buf + len, iov[i].iov_base, iov[i].iov_len);
 		len += iov[i].iov_len;
 	}
 	/* Not even an Ethernet header: nothing slirp could make sense of. */
-	if (len < ETH_HEADER_LEN)
+	if (len < ETH_HLEN)
 		return NET_SEND_FAILED;
+	iov_to_buf(iov, cnt, 0, u->tx_buf, len);
 	/* Replies slirp makes at once (ARP, DHCP) land in the FIFO meanwhile. */
 	slirp_input(u->slirp, u->tx_buf, (int)len);
 	return NET_SENT;
