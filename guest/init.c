@@ -62,6 +62,9 @@
  *				not succeed within 3 s
  * and how the VM ends:
  *   vmmtest.exit=N		exit status N whatever the checks said
+ *   vmmtest.run=PATH		after the checks, run the program or script at
+ *				absolute PATH on the console; a non-zero exit
+ *				makes the VM's status 1 (the benchmarks' hook)
  *   vmmtest.shell=1		a busybox shell on the console first
  *   vmmtest.poweroff=1, vmmtest.reboot=1
  *				end through the kernel, not the test-exit port
@@ -132,6 +135,7 @@ struct vmmtest_opts {
 	struct disk_opt ro;	 /* DEV[:TEXT] */
 	uint64_t pattern_sectors;
 	struct nc_opts net; /* the network checks' options */
+	char run[96];	    /* vmmtest.run=PATH, "" if not given */
 	char error[160];    /* first bad vmmtest.* option, "" if none */
 };
 
@@ -261,6 +265,13 @@ static void parse_vmmtest_word(const char *word, size_t len, struct vmmtest_opts
 			continue;
 		if (!parse_disk_value(o, value, (struct disk_opt *)((char *)opts + o->offset)))
 			set_error(opts->error, sizeof(opts->error), "bad value: %s=%s", buf, value);
+		return;
+	}
+	if (!strcmp(buf + 8, "run")) {
+		if (value[0] != '/' || strlen(value) >= sizeof(opts->run))
+			set_error(opts->error, sizeof(opts->error), "bad value: %s=%s", buf, value);
+		else
+			snprintf(opts->run, sizeof(opts->run), "%s", value);
 		return;
 	}
 	switch (nc_parse(buf + 8, value, &opts->net)) {
@@ -1091,26 +1102,32 @@ static void open_console(void)
 	}
 }
 
-/* Interactive use: a shell on the console, the VM ends when it exits. */
-static void run_shell(void)
+/* Run @path on the console and return its exit status (-1 if it could not
+ * be started or was killed). */
+static int run_on_console(const char *path)
 {
-	pid_t pid = fork();
+	int status;
+	pid_t pid, done;
 
+	fflush(stdout);
+	pid = fork();
 	if (pid == 0) {
 		/* A session of its own with the console, for job control. */
 		setsid();
 		ioctl(STDIN_FILENO, TIOCSCTTY, 0);
-		execl("/bin/sh", "sh", (char *)NULL);
-		perror("vmmtest: exec /bin/sh");
+		execl(path, path, (char *)NULL);
+		fprintf(stderr, "vmmtest: exec %s: %s\n", path, strerror(errno));
 		_exit(127);
 	}
 	if (pid < 0) {
 		perror("vmmtest: fork");
-		return;
+		return -1;
 	}
-	/* As PID 1 we also reap orphans until the shell itself is gone. */
-	while (wait(NULL) != pid)
-		;
+	/* As PID 1 we also reap orphans until the child itself is gone. */
+	while ((done = wait(&status)) != pid)
+		if (done < 0 && errno != EINTR)
+			return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 static void __attribute__((noreturn)) end_vm(const struct guest_state *st, int status)
@@ -1161,15 +1178,18 @@ int main(void)
 		cmdline[0] = '\0';
 	}
 	parse_cmdline(cmdline, &st.opts);
+	/* The same boot event on the console, for VMMs without the marker. */
+	printf("vmmtest: init started\n");
+	fflush(stdout);
 	if (err)
 		set_error(st.opts.error, sizeof(st.opts.error), "/proc/cmdline: %s", strerror(err));
 
 	status = run_checks(&st) ? 1 : 0;
+	if (st.opts.run[0] && run_on_console(st.opts.run) != 0)
+		status = 1;
 	if (st.opts.exit_status >= 0)
 		status = st.opts.exit_status;
-	if (st.opts.shell == 1) {
-		fflush(stdout);
-		run_shell();
-	}
+	if (st.opts.shell == 1)
+		run_on_console("/bin/sh");
 	end_vm(&st, status);
 }

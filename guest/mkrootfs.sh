@@ -12,7 +12,9 @@
 #
 # Environment: BUSYBOX (default /bin/busybox, from Debian's busybox-static),
 # ROOTFS_SIZE (default 16M, a truncate size), SOURCE_DATE_EPOCH (the time of
-# every inode and of the file system, default 1: mke2fs ignores 0).
+# every inode and of the file system, default 1: mke2fs ignores 0), EXTRA_DIR
+# (a folder whose contents are copied over the image's root, e.g. the
+# benchmark tools).
 set -eu
 
 die() {
@@ -51,6 +53,10 @@ mkdir -p "$staging/bin" "$staging/sbin" "$staging/usr/bin" "$staging/usr/sbin" \
 cp "$busybox" "$staging/bin/busybox"
 cp "$init" "$staging/sbin/init"
 ln -s sbin/init "$staging/init"
+if [ -n "${EXTRA_DIR:-}" ]; then
+	[ -d "$EXTRA_DIR" ] || die "$EXTRA_DIR: no such folder"
+	cp -a "$EXTRA_DIR/." "$staging/"
+fi
 # Applets by their usual paths (bin/ls, usr/sbin/chroot, ...), except the
 # ones that would replace our init.
 applets=$("$busybox" --list-full) || die "$busybox --list-full failed"
@@ -58,6 +64,8 @@ for path in $applets; do
 	case $path in
 	bin/busybox | sbin/init | linuxrc | init) continue ;;
 	esac
+	# A real program from EXTRA_DIR wins over the applet.
+	[ -e "$staging/$path" ] && continue
 	mkdir -p "$staging/$(dirname "$path")"
 	ln -s /bin/busybox "$staging/$path"
 done
