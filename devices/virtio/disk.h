@@ -113,10 +113,13 @@ struct disk_backend {
 	int (*init)(struct disk_queue *dq, unsigned int depth);
 	/* Start @req; dq->done is called when it finishes, maybe before this returns. */
 	void (*submit)(struct disk_queue *dq, struct disk_req *req);
-	/* Hand what submit() queued to the kernel. */
+	/* Hand what submit() queued to the kernel; what completed meanwhile may
+	 * finish (dq->done) before this returns. */
 	void (*flush)(struct disk_queue *dq);
 	/* dq->event_fd fired: finish what has completed. */
 	void (*reap)(struct disk_queue *dq);
+	/* Completions wait to be finished (by flush or reap); no system call. */
+	bool (*ready)(struct disk_queue *dq);
 	/* Wait for everything in flight, without calling dq->done; free it all. */
 	void (*exit)(struct disk_queue *dq);
 };
@@ -160,6 +163,11 @@ static inline void disk_queue_flush(struct disk_queue *dq)
 static inline void disk_queue_reap(struct disk_queue *dq)
 {
 	dq->backend->reap(dq);
+}
+
+static inline bool disk_queue_ready(struct disk_queue *dq)
+{
+	return dq->backend->ready && dq->backend->ready(dq);
 }
 
 static inline void disk_queue_exit(struct disk_queue *dq)

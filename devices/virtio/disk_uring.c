@@ -78,7 +78,7 @@ static void prep_call(struct io_uring_sqe *sqe, int fd, const struct disk_call *
 	}
 }
 
-static void uring_flush(struct disk_queue *dq)
+static bool uring_submit_queued(struct disk_queue *dq)
 {
 	int r;
 
@@ -87,6 +87,41 @@ static void uring_flush(struct disk_queue *dq)
 	while (r == -EINTR);
 	if (r < 0)
 		vmm_log("%s: io_uring_submit: %s", dq->disk->name, strerror(-r));
+	return r >= 0;
+}
+
+static void uring_submit(struct disk_queue *dq, struct disk_req *req);
+
+/* Finish every call that has completed; a request's next call is queued. */
+static void uring_complete_ready(struct disk_queue *dq)
+{
+	struct io_uring_cqe *cqe;
+
+	while (io_uring_peek_cqe(dq->priv, &cqe) == 0) {
+		struct disk_req *req = io_uring_cqe_get_data(cqe);
+		int res = cqe->res;
+
+		io_uring_cqe_seen(dq->priv, cqe);
+		dq->inflight--;
+		disk_req_account(dq->disk, req, res);
+		uring_submit(dq, req); /* the rest of a short transfer, the next range, or done */
+	}
+}
+
+/*
+ * Submit, then finish what completed meanwhile: a read the page cache holds
+ * completes inside io_uring_enter(), and finishing it here spares the worker
+ * a trip through poll() and the eventfd for every such request. Again while
+ * completions queued further calls.
+ */
+static void uring_flush(struct disk_queue *dq)
+{
+	bool submitted;
+
+	do {
+		submitted = uring_submit_queued(dq);
+		uring_complete_ready(dq);
+	} while (submitted && io_uring_sq_ready(dq->priv));
 }
 
 /* Queue req->call; the ring has room for every request's one call in flight. */
@@ -95,7 +130,7 @@ static void uring_queue_call(struct disk_queue *dq, struct disk_req *req)
 	struct io_uring_sqe *sqe = io_uring_get_sqe(dq->priv);
 
 	if (!sqe) {
-		uring_flush(dq);
+		uring_submit_queued(dq);
 		sqe = io_uring_get_sqe(dq->priv);
 	}
 	if (!sqe) {
@@ -118,20 +153,15 @@ static void uring_submit(struct disk_queue *dq, struct disk_req *req)
 
 static void uring_reap(struct disk_queue *dq)
 {
-	struct io_uring_cqe *cqe;
 	eventfd_t count;
 
 	eventfd_read(dq->event_fd, &count); /* nonblocking: only resets the count */
-	while (io_uring_peek_cqe(dq->priv, &cqe) == 0) {
-		struct disk_req *req = io_uring_cqe_get_data(cqe);
-		int res = cqe->res;
-
-		io_uring_cqe_seen(dq->priv, cqe);
-		dq->inflight--;
-		disk_req_account(dq->disk, req, res);
-		uring_submit(dq, req); /* the rest of a short transfer, the next range, or done */
-	}
 	uring_flush(dq);
+}
+
+static bool uring_ready(struct disk_queue *dq)
+{
+	return io_uring_cq_ready(dq->priv) != 0;
 }
 
 /* The requests' memory stays ours until the kernel is done with it: wait, then drop. */
@@ -140,7 +170,7 @@ static void uring_exit(struct disk_queue *dq)
 	struct io_uring_cqe *cqe;
 	int err;
 
-	uring_flush(dq);
+	uring_submit_queued(dq);
 	while (dq->inflight) {
 		err = io_uring_wait_cqe(dq->priv, &cqe);
 		if (err == -EINTR)
@@ -163,5 +193,6 @@ const struct disk_backend disk_uring_backend = {
     .submit = uring_submit,
     .flush = uring_flush,
     .reap = uring_reap,
+    .ready = uring_ready,
     .exit = uring_exit,
 };
