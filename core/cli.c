@@ -128,12 +128,14 @@ static int parse_disk_option(struct disk_opt *d, char *opt)
 		d->ro = true;
 		return 0;
 	}
-	if (strcmp(opt, "serial") && strcmp(opt, "io"))
+	if (strcmp(opt, "serial") && strcmp(opt, "io") && strcmp(opt, "poll"))
 		return unknown_suboption("--disk", opt, val);
 	if (!val)
 		return set_error("--disk: option '%s' needs a value", opt);
 	if (!strcmp(opt, "io"))
 		return parse_disk_io(val, &d->io);
+	if (!strcmp(opt, "poll"))
+		return parse_count("--disk: poll", val, 0, VMM_DISK_POLL_US_MAX, &d->poll_us);
 	d->serial = val;
 	return check_serial(val);
 }
@@ -148,7 +150,7 @@ static char *copy_argument(const char *what, char *buf, size_t size, const char 
 	return buf;
 }
 
-/* PATH[,ro][,serial=STR][,io=auto|uring|sync] */
+/* PATH[,ro][,serial=STR][,io=auto|uring|sync][,poll=US] */
 static int parse_disk(struct vmm_config *cfg, const char *arg)
 {
 	struct disk_opt *d;
@@ -160,6 +162,7 @@ static int parse_disk(struct vmm_config *cfg, const char *arg)
 	if (!buf)
 		return -1;
 	d = &cfg->disks[cfg->ndisks];
+	d->poll_us = VMM_DISK_POLL_US_DEFAULT;
 	d->path = strsep(&buf, ",");
 	if (!*d->path)
 		return set_error("--disk: missing path");
@@ -419,11 +422,14 @@ void cli_usage(const char *prog)
 	       "  --cmdline STR       kernel command line (appended to the defaults)\n"
 	       "  --mem SIZE          guest RAM, with K/M/G suffix (default 256M)\n"
 	       "  --cpus N            number of vCPUs, 1 to %d (default 1)\n"
-	       "  --disk PATH[,ro][,serial=STR][,io=auto|uring|sync]\n"
+	       "  --disk PATH[,ro][,serial=STR][,io=auto|uring|sync][,poll=US]\n"
 	       "                      virtio-blk disk on a raw image (up to %d): ro read-only,\n"
 	       "                      serial the ID the guest reads (up to 20 printable bytes,\n"
 	       "                      default vmm-disk0, vmm-disk1...), io how requests reach\n"
-	       "                      the host (auto: io_uring when the host has it, else sync)\n"
+	       "                      the host (auto: io_uring when the host has it, else sync),\n"
+	       "                      poll how long (microseconds, default %d, 0 to %d) a\n"
+	       "                      queue is watched for more requests before its thread\n"
+	       "                      sleeps: less latency for a little CPU\n"
 	       "  --net tap[,ifname=NAME][,mac=MAC][,mtu=N]\n"
 	       "                      virtio-net card on a host tap device (up to %d cards):\n"
 	       "                      ifname an existing tap to attach to, or the name of a\n"
@@ -443,5 +449,6 @@ void cli_usage(const char *prog)
 	       "                      without KVM ioeventfd/irqfd (for testing)\n"
 	       "  --help, --version\n\n"
 	       "Console: COM1 on stdin/stdout; Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.\n",
-	       prog, VMM_MAX_CPUS, VMM_MAX_DISKS, VMM_MAX_NICS);
+	       prog, VMM_MAX_CPUS, VMM_MAX_DISKS, VMM_DISK_POLL_US_DEFAULT, VMM_DISK_POLL_US_MAX,
+	       VMM_MAX_NICS);
 }

@@ -12,9 +12,12 @@
 #define VMM_DEFAULT_MEM (256ULL << 20)
 
 #define VMM_DISK_SERIAL_MAX 20 /* VIRTIO_BLK_ID_BYTES */
-#define VMM_MAX_NICS	    4
-#define VMM_MAX_HOSTFWD	    8
-#define VMM_DEFAULT_MTU	    1500
+/* A queue's worker busy-waits this long for more requests before sleeping. */
+#define VMM_DISK_POLL_US_DEFAULT 32
+#define VMM_DISK_POLL_US_MAX	 1000
+#define VMM_MAX_NICS		 4
+#define VMM_MAX_HOSTFWD		 8
+#define VMM_DEFAULT_MTU		 1500
 
 /* How a disk's requests reach the host kernel. */
 enum disk_io { DISK_IO_AUTO, DISK_IO_URING, DISK_IO_SYNC };
@@ -24,6 +27,7 @@ struct disk_opt {
 	bool ro;
 	const char *serial; /* NULL: none; at most VMM_DISK_SERIAL_MAX bytes */
 	enum disk_io io;
+	unsigned int poll_us; /* 0: sleep as soon as the queue is empty */
 };
 
 /* Where a network card's frames go. */

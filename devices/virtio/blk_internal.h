@@ -8,6 +8,7 @@
 
 #include <linux/virtio_blk.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "devices/virtio/blk.h"
 #include "devices/virtio/disk.h"
@@ -48,7 +49,9 @@ struct virtio_blk {
 	enum disk_io io;  /* DISK_IO_URING or DISK_IO_SYNC */
 	bool io_fallback; /* io=auto: sync on a queue whose ring cannot be set up */
 	uint8_t id[VIRTIO_BLK_ID_BYTES];
-	int stop_fd; /* eventfd: the workers are to stop */
+	int stop_fd;	      /* eventfd: the workers are to stop (wakes a sleeping one) */
+	atomic_bool stopping; /* ... (seen by a busy one, which may never sleep) */
+	uint64_t poll_ns;     /* a worker busy-waits this long for more before sleeping */
 	struct blk_worker workers[VIRTIO_MAX_QUEUES];
 };
 

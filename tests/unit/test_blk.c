@@ -1046,6 +1046,9 @@ static void set_queue(struct virtio_dev *vdev, unsigned int q)
 	virtio_queue_set_ready(vdev, q, true);
 }
 
+/* How long the workers of the next start_device() poll (the tests' default: not at all). */
+static uint64_t start_poll_ns;
+
 /* Linux's probe, short: features (no EVENT_IDX: every completion interrupts), queues, go. */
 static void start_device(enum disk_io io, unsigned int nr_queues)
 {
@@ -1056,6 +1059,8 @@ static void start_device(enum disk_io io, unsigned int nr_queues)
 	irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	blk = create(path, false, "Q", io, 0, NR_QUEUES);
 	ck_assert_msg(blk, "%s", last_error());
+	blk->poll_ns = start_poll_ns;
+	start_poll_ns = 0;
 	vdev = virtio_blk_dev(blk);
 	vdev->transport = (struct virtio_transport){.interrupt = count_interrupt};
 	f = vdev->host_features & ~BIT(VIRTIO_RING_F_EVENT_IDX);
@@ -1189,6 +1194,27 @@ START_TEST(reset_and_reactivate)
 }
 END_TEST
 
+/*
+ * A polling worker keeps notifications off for its window and takes what
+ * the driver posts meanwhile without being notified; stopping it does not
+ * wait for the window to end (a long one here, 60 s, past Check's timeout).
+ */
+START_TEST(polling_worker_needs_no_notify)
+{
+	start_poll_ns = 60ull * 1000000000;
+	start_device(IO, 1);
+	post(0, 0, VIRTIO_BLK_T_OUT, 2, 0x5a);
+	virtio_queue_notify(&blk->vdev, 0);
+	wait_used(0, 1);
+	ck_assert(drv[0].used->flags & VRING_USED_F_NO_NOTIFY);
+	post(0, 1, VIRTIO_BLK_T_IN, 2, 0);
+	wait_used(0, 2); /* no notify */
+	ck_assert_uint_eq(req_status(0, 1), VIRTIO_BLK_S_OK);
+	assert_all(gpa(BUF_GPA(0, 1) + 0x100), SECTOR, 0x5a);
+	stop_device();
+}
+END_TEST
+
 /* A head out of the table: the queue is broken, the device asks for a reset. */
 START_TEST(broken_ring_needs_reset)
 {
@@ -1278,5 +1304,6 @@ Suite *blk_suite(void)
 	tcase_add_loop_test(q, queues_served_by_workers, 0, nb);
 	tcase_add_loop_test(q, reset_and_reactivate, 0, nb);
 	tcase_add_loop_test(q, broken_ring_needs_reset, 0, nb);
+	tcase_add_loop_test(q, polling_worker_needs_no_notify, 0, nb);
 	return s;
 }

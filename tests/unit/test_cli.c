@@ -212,13 +212,15 @@ START_TEST(disk_path)
 	ck_assert(!cfg.disks[0].ro);
 	ck_assert_ptr_null(cfg.disks[0].serial);
 	ck_assert_int_eq(cfg.disks[0].io, DISK_IO_AUTO);
+	ck_assert_uint_eq(cfg.disks[0].poll_us, VMM_DISK_POLL_US_DEFAULT);
 }
 END_TEST
 
 START_TEST(disk_all_options)
 {
 	ck_assert_int_eq(PARSE("--kernel", "k", "--disk", "/img/a b.raw,serial=Disk 01,io=sync,ro",
-			       "--disk=b.img,io=uring", "--disk", "c.img,io=auto,serial=x"),
+			       "--disk=b.img,io=uring,poll=0", "--disk",
+			       "c.img,io=auto,serial=x,poll=1000"),
 			 0);
 	ck_assert_uint_eq(cfg.ndisks, 3);
 	ck_assert_str_eq(cfg.disks[0].path, "/img/a b.raw");
@@ -230,6 +232,9 @@ START_TEST(disk_all_options)
 	ck_assert(!cfg.disks[1].ro);
 	ck_assert_int_eq(cfg.disks[2].io, DISK_IO_AUTO);
 	ck_assert_str_eq(cfg.disks[2].serial, "x");
+	ck_assert_uint_eq(cfg.disks[0].poll_us, VMM_DISK_POLL_US_DEFAULT);
+	ck_assert_uint_eq(cfg.disks[1].poll_us, 0);
+	ck_assert_uint_eq(cfg.disks[2].poll_us, 1000);
 }
 END_TEST
 
@@ -272,6 +277,10 @@ START_TEST(disk_bad_values)
 	    {"a.img,io=", "--disk: bad io ''"},
 	    {"a.img,io=SYNC", "--disk: bad io 'SYNC'"},
 	    {"a.img,io", "--disk: option 'io' needs a value"},
+	    {"a.img,poll=1001", "--disk: poll: bad count '1001' (expected 0 to 1000)"},
+	    {"a.img,poll=-1", "--disk: poll: bad count '-1'"},
+	    {"a.img,poll=5us", "--disk: poll: bad count '5us'"},
+	    {"a.img,poll", "--disk: option 'poll' needs a value"},
 	};
 
 	for (unsigned int i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
