@@ -7,6 +7,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -334,7 +335,9 @@ static bool worker_has_work(struct blk_worker *w)
  * Busy-wait up to blk->poll_ns for more work, notifications still off. At a
  * low queue depth the driver posts its next request a few microseconds
  * after seeing a completion: sooner than a sleeping thread is woken, and
- * without the notify (a VM exit) it would otherwise need.
+ * without the notify (a VM exit) it would otherwise need. Yielding, not
+ * pausing: the host's writeback and io_uring threads that our writes need
+ * may be waiting for this CPU.
  */
 static bool worker_poll(struct blk_worker *w)
 {
@@ -346,7 +349,7 @@ static bool worker_poll(struct blk_worker *w)
 	do {
 		if (worker_has_work(w))
 			return true;
-		__builtin_ia32_pause();
+		sched_yield();
 	} while (now_ns() < end && !atomic_load(&w->blk->stopping));
 	return false;
 }
