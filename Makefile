@@ -47,6 +47,7 @@ $(UNIT_BIN): $(ASAN_OBJS)
 
 include guest/guest.mk
 include guest/testguest/testguest.mk
+include bench/bench.mk
 
 # The guest kernel: rebuilt only when kernel-config/ changes (the script caches).
 guest-kernel:

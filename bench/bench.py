@@ -1,0 +1,618 @@
+#!/usr/bin/env python3
+"""make bench: this VMM against QEMU's microvm on the same guests.
+
+Each case runs on both VMMs, alternating, several times; the table gives the
+median and the range (min-max) of each side and their ratio. Everything both
+VMMs get is the same: kernel, command line, disk images (raw files on the same
+file system, in the host's page cache), memory (128 MiB), one vCPU, a tap in a
+network namespace of our own (192.0.2.0/24). QEMU gets what matches this
+VMM's I/O path: cache=writeback, aio=io_uring, virtio-mmio devices.
+
+The cases:
+  boot      guest init reached, for the ELF vmlinux (RUNS boots) and the
+            bzImage (one boot each: the decompressor runs in the emulated
+            guest kernel mode on the machines this project is developed on).
+            Ours is the VMM's boot marker (port 0x502, from its start); QEMU's
+            is the same guest event, the init's first console line, from its
+            start.
+  block     the test guest's bench scenario (guest ring 3 drives the queue)
+            and fio in the Linux guest (io_uring, O_DIRECT): 4 KiB random
+            read and write at queue depth 1 and 32, 1 MiB sequential at 4.
+  network   iperf3 between the Linux guest (server) and the host (client)
+            over a tap, both directions.
+  host cost the VMM's resident memory that is not guest RAM, read from
+            /proc/PID/smaps while the Linux guest idles after its run; host
+            CPU time (all the VMM's threads, vCPUs included) per GiB moved by
+            the test guest's 1 MiB sequential cases and by iperf3.
+
+Writes bench/results.md (the table) and bench/results.png (the plot), puts
+both in README.md between its bench markers, and prints the table. Environment: BENCH_RUNS (boots per VMM for the vmlinux and
+the network, default 3), BENCH_TG_RUNS (test guest runs per VMM, default 5),
+BENCH_BZIMAGE=0 (skip the bzImage boots), BENCH_OUT (default bench/; elsewhere,
+README.md is left alone).
+"""
+
+import datetime
+import json
+import os
+import platform
+import re
+import select
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, "build", "bench")
+GUEST = os.path.join(ROOT, "build", "guest")
+VMM = os.path.join(ROOT, "vmm")
+QEMU = shutil.which("qemu-system-x86_64") or "qemu-system-x86_64"
+DEFAULT_OUT = os.path.join(ROOT, "bench")
+OUT = os.environ.get("BENCH_OUT", DEFAULT_OUT)
+
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+TG_RUNS = int(os.environ.get("BENCH_TG_RUNS", "5"))
+BZIMAGE = os.environ.get("BENCH_BZIMAGE", "1") != "0"
+
+MEM_MB = 128
+NETNS = "vmmbench-%d" % os.getpid()
+TAP = "vmmbench0"
+HOST_IP, GUEST_IP = "192.0.2.1", "192.0.2.2"
+IPERF_SECS = 3
+FIO_SECS = 2
+SCRATCH_MB = 256
+GIB = 1 << 30
+
+# The test guest's cases: (name, tg.bench case, unit). Counts give each case
+# a few tenths of a second on the faster side.
+TG_CASES = [
+    ("randread 4k qd1", "randread:4k:1:30000", "IOPS"),
+    ("randread 4k qd32", "randread:4k:32:200000", "IOPS"),
+    ("randwrite 4k qd1", "randwrite:4k:1:30000", "IOPS"),
+    ("randwrite 4k qd32", "randwrite:4k:32:200000", "IOPS"),
+    ("read 1m qd4", "read:1m:4:3000", "MB/s"),
+    ("write 1m qd4", "write:1m:4:3000", "MB/s"),
+]
+# fio's jobs in bench/guest-bench.sh, in its order: (job, name, unit).
+FIO_CASES = [
+    ("randread-4k-qd1", "randread 4k qd1", "IOPS"),
+    ("randread-4k-qd32", "randread 4k qd32", "IOPS"),
+    ("randwrite-4k-qd1", "randwrite 4k qd1", "IOPS"),
+    ("randwrite-4k-qd32", "randwrite 4k qd32", "IOPS"),
+    ("read-1m-qd4", "read 1m qd4", "MB/s"),
+    ("write-1m-qd4", "write 1m qd4", "MB/s"),
+]
+
+SECTIONS = ["boot", "block: test guest (ring 3)", "block: fio in the Linux guest",
+            "network: iperf3 over tap", "host cost"]
+
+LINUX_CMDLINE = "quiet ip=%s::%s:255.255.255.0::eth0:off" % (GUEST_IP, HOST_IP)
+
+
+def die(msg):
+    print("bench: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def log(msg):
+    print("bench: " + msg, flush=True)
+
+
+def run_cmd(args, **kw):
+    return subprocess.run(args, check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, **kw).stdout
+
+
+def netns_exec(args):
+    return ["ip", "netns", "exec", NETNS] + args
+
+
+# ---------------------------------------------------------------------------
+# Running one VM and reading its console line by line.
+
+class VmRun:
+    """A VMM process whose console lines are timed from its start.
+
+    on_line(run, line) is called for each line and may answer on the guest's
+    console with run.send(). The run ends when the process exits or after
+    timeout seconds (then it is killed and counted as failed)."""
+
+    def __init__(self, name, args, timeout, on_line=None):
+        self.name = name
+        self.args = args
+        self.timeout = timeout
+        self.on_line = on_line
+        self.lines = []  # (seconds since start, text)
+        self.status = None
+        self.cpu = None  # user + system seconds of the whole process
+        self.failed = None
+
+    def send(self, text):
+        os.write(self.proc.stdin.fileno(), text.encode())
+
+    def line_time(self, pattern):
+        for t, line in self.lines:
+            if re.search(pattern, line):
+                return t
+        return None
+
+    def find(self, pattern):
+        for _, line in self.lines:
+            m = re.search(pattern, line)
+            if m:
+                return m
+        return None
+
+    def start(self):
+        self.t0 = time.monotonic()
+        self.proc = subprocess.Popen(self.args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        return self
+
+    def wait(self):
+        fd = self.proc.stdout.fileno()
+        deadline = self.t0 + self.timeout
+        buf = b""
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.failed = "no end within %d s" % self.timeout
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                break
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            now = time.monotonic() - self.t0
+            buf += chunk
+            while b"\n" in buf:
+                raw, buf = buf.split(b"\n", 1)
+                line = raw.decode(errors="replace").rstrip("\r")
+                self.lines.append((now, line))
+                if self.on_line:
+                    self.on_line(self, line)
+        _, status, usage = os.wait4(self.proc.pid, 0)
+        self.proc.returncode = os.waitstatus_to_exitcode(status)
+        self.status = self.proc.returncode
+        self.cpu = usage.ru_utime + usage.ru_stime
+        self.save_log()
+        return self
+
+    def save_log(self):
+        """The console, timed, as build/bench/logs/NAME.N.log (N counts up)."""
+        logs = os.path.join(BUILD, "logs")
+        os.makedirs(logs, exist_ok=True)
+        n = 1
+        while os.path.exists(os.path.join(logs, "%s.%d.log" % (self.name, n))):
+            n += 1
+        with open(os.path.join(logs, "%s.%d.log" % (self.name, n)), "w") as f:
+            f.write("# %s\n" % " ".join(self.args))
+            for t, line in self.lines:
+                f.write("%9.3f %s\n" % (t, line))
+            f.write("# exit status %s%s\n" % (self.status, ", " + self.failed if self.failed else ""))
+
+    def log_tail(self, n=15):
+        return "\n".join("    " + line for _, line in self.lines[-n:])
+
+
+def guest_exit_status(vmm, status):
+    """The status the guest's init gave: ours exits with it, QEMU's
+    isa-debug-exit with 2 * status + 1."""
+    if vmm == "qemu":
+        return (status - 1) // 2 if status is not None and status % 2 == 1 else None
+    return status
+
+
+QEMU_BASE = [
+    QEMU, "-M", "microvm,x-option-roms=off,rtc=off,acpi=off", "-enable-kvm",
+    "-cpu", "host,-arch-capabilities", "-m", str(MEM_MB), "-smp", "1",
+    "-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio",
+    "-device", "isa-debug-exit,iobase=0x501,iosize=1",
+    "-global", "virtio-mmio.force-legacy=false",
+]
+
+
+def qemu_disk(i, path):
+    return ["-drive", "id=d%d,file=%s,format=raw,if=none,cache=writeback,aio=io_uring" % (i, path),
+            "-device", "virtio-blk-device,drive=d%d" % i]
+
+
+def vm_args(vmm, kernel, cmdline, disks=(), net=False):
+    if vmm == "vmm":
+        args = [VMM, "--kernel", kernel, "--mem", "%dM" % MEM_MB, "--cpus", "1",
+                "--cmdline", cmdline]
+        for d in disks:
+            args += ["--disk", d]
+        if net:
+            args += ["--net", "tap,ifname=" + TAP]
+    else:
+        args = QEMU_BASE + ["-kernel", kernel, "-append", cmdline]
+        for i, d in enumerate(disks):
+            args += qemu_disk(i, d)
+        if net:
+            args += ["-netdev", "tap,id=n0,ifname=%s,script=no,downscript=no" % TAP,
+                     "-device", "virtio-net-device,netdev=n0"]
+    return netns_exec(args) if net else args
+
+
+# ---------------------------------------------------------------------------
+# Results.
+
+class Results:
+    def __init__(self):
+        self.rows = []  # (section, name, unit, better, {vmm: [values]})
+        self.index = {}
+        self.rss = {}  # vmm: [(RSS, guest RAM resident)] per Linux run, bytes
+
+    def add(self, section, name, unit, better, vmm, value):
+        key = (section, name)
+        if key not in self.index:
+            self.index[key] = len(self.rows)
+            self.rows.append((section, name, unit, better, {"vmm": [], "qemu": []}))
+        if value is not None:
+            self.rows[self.index[key]][4][vmm].append(value)
+
+
+def fmt(v):
+    if v >= 100:
+        return "%.0f" % v
+    if v >= 10:
+        return "%.1f" % v
+    return "%.2f" % v
+
+
+def summary(values):
+    if not values:
+        return "failed", None
+    med = statistics.median(values)
+    if len(values) == 1:
+        return fmt(med), med
+    return "%s (%s-%s)" % (fmt(med), fmt(min(values)), fmt(max(values))), med
+
+
+def ratio_text(ours, theirs, better):
+    """ours / QEMU's, and whether that is good for us."""
+    if ours is None or theirs is None or theirs == 0 or ours == 0:
+        return "-", None
+    r = ours / theirs
+    good = r > 1 if better == "higher" else r < 1
+    return "%.2f%s" % (r, "" if abs(r - 1) < 0.03 else (" (ahead)" if good else " (behind)")), r
+
+
+# ---------------------------------------------------------------------------
+# The cases.
+
+def prepare_images():
+    os.makedirs(BUILD, exist_ok=True)
+    scratch = os.path.join(BUILD, "scratch.img")
+    # Written through once (not sparse), so that reads find data in the page
+    # cache on both sides rather than holes.
+    with open(scratch, "wb") as f:
+        chunk = bytes((i * 7 + (i >> 9)) & 0xFF for i in range(1 << 20))
+        for _ in range(SCRATCH_MB):
+            f.write(chunk)
+    return scratch
+
+
+def setup_netns():
+    run_cmd(["ip", "netns", "add", NETNS])
+    run_cmd(["ip", "-n", NETNS, "link", "set", "lo", "up"])
+    run_cmd(["ip", "-n", NETNS, "tuntap", "add", "dev", TAP, "mode", "tap"])
+    run_cmd(["ip", "-n", NETNS, "addr", "add", HOST_IP + "/24", "dev", TAP])
+    run_cmd(["ip", "-n", NETNS, "link", "set", TAP, "up"])
+
+
+def teardown_netns():
+    subprocess.run(["ip", "netns", "del", NETNS], stderr=subprocess.DEVNULL)
+
+
+def bench_tg(res, vmm, scratch):
+    """Each case in a test guest of its own (it boots in a fraction of a
+    second), from a clean page cache: the dirty pages one case leaves would
+    otherwise be written back during the next."""
+    elf = os.path.join(GUEST, "testguest.elf")
+    for name, case, unit in TG_CASES:
+        rw, size, depth, count = case.split(":")
+        size = {"4k": 4096, "1m": 1 << 20}[size]
+        os.sync()
+        r = VmRun("tg-%s-%s" % (name.replace(" ", "-"), vmm),
+                  vm_args(vmm, elf, "tg.run=bench tg.bench=" + case, [scratch]), 300)
+        r.start().wait()
+        m = r.find(r"^tg: bench %s bs=%d qd=%s n=\d+: IOPS=(\d+) MB/s=([\d.]+)" %
+                   (rw, size, depth))
+        ok = m and guest_exit_status(vmm, r.status) == 0 and not r.failed
+        if not ok:
+            log("%s: test guest %s failed (%s, status %s):\n%s" %
+                (vmm, case, r.failed or "exit", r.status, r.log_tail()))
+        value = float(m.group(1) if unit == "IOPS" else m.group(2)) if ok else None
+        res.add("block: test guest (ring 3)", name, unit, "higher", vmm, value)
+        if size == 1 << 20:
+            res.add("host cost", "CPU per GiB, %s (test guest)" % name, "s/GiB", "lower", vmm,
+                    r.cpu / (int(count) * size / GIB) if ok else None)
+
+
+def smaps_overhead(pid):
+    """RSS of the process, and RSS of its guest RAM: the anonymous mappings at
+    least as big as the guest's memory (the RAM block, on either VMM)."""
+    total = ram = 0
+    size = rss = 0
+    anon_big = False
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            fields = line.split()
+            if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+                if anon_big:
+                    ram += rss
+                lo, hi = (int(x, 16) for x in fields[0].split("-"))
+                anon_big = (hi - lo) >= MEM_MB << 20 and len(fields) < 6
+                rss = 0
+            elif fields[0] == "Rss:":
+                rss = int(fields[1]) * 1024
+                total += rss
+    if anon_big:
+        ram += rss
+    return total, ram
+
+
+def proc_cpu(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def iperf_client(reverse):
+    args = ["iperf3", "-c", GUEST_IP, "-t", str(IPERF_SECS), "-J"] + (["-R"] if reverse else [])
+    out = subprocess.run(netns_exec(args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True).stdout
+    try:
+        end = json.loads(out)["end"]["sum_received"]
+        return end["bits_per_second"] / 1e6, end["bytes"]
+    except (ValueError, KeyError):
+        log("iperf3 client failed: " + out[-300:])
+        return None, None
+
+
+def fresh_root(vmm, root_src):
+    """A copy of the bench root disk (the guest writes to it), and the
+    command line words that mount it: ours adds root=/dev/vda itself."""
+    root = os.path.join(BUILD, "root-run.img")
+    shutil.copyfile(root_src, root)
+    return root, " root=/dev/vda rw" if vmm == "qemu" else ""
+
+
+def boot_seconds(vmm, run):
+    """Ours: the VMM's boot marker. QEMU's: the init's first console line."""
+    if vmm == "vmm":
+        m = run.find(r"guest reached init in (\d+) ms")
+        return int(m.group(1)) / 1000 if m else None
+    return run.line_time(r"^vmmtest: init started")
+
+
+def bench_linux(res, vmm, root_src, scratch):
+    root, root_words = fresh_root(vmm, root_src)
+    state = {"cpu_net": 0.0, "bytes_net": 0}
+    cmdline = LINUX_CMDLINE + root_words + " vmmtest.run=/bench/run.sh bench.disk=vdb " \
+        "bench.secs=%d bench.net=1" % FIO_SECS
+
+    directions = [(False, "host to guest"), (True, "guest to host")]
+
+    def on_line(run, line):
+        if line == "bench: iperf3 ready":
+            if directions:
+                reverse, name = directions.pop(0)
+                c0 = proc_cpu(run.proc.pid)
+                mbits, nbytes = iperf_client(reverse)
+                c1 = proc_cpu(run.proc.pid)
+                res.add("network: iperf3 over tap", name, "Mbit/s", "higher", vmm, mbits)
+                if nbytes:
+                    state["cpu_net"] += c1 - c0
+                    state["bytes_net"] += nbytes
+                else:
+                    directions.clear()  # the server may not listen again
+            if not directions:
+                run.send("\n")
+        elif line == "bench: measure":
+            total, ram = smaps_overhead(run.proc.pid)
+            state["mem"] = (total, ram)
+            run.send("\n")
+
+    os.sync()
+    r = VmRun("linux-" + vmm, vm_args(vmm, os.path.join(GUEST, "vmlinux"), cmdline,
+                                      [root, scratch], net=True), 600, on_line).start().wait()
+    ok = guest_exit_status(vmm, r.status) == 0 and not r.failed and r.find("^bench: done")
+    if not ok:
+        log("%s: Linux bench run failed (%s, status %s):\n%s" %
+            (vmm, r.failed or "exit", r.status, r.log_tail()))
+    res.add("boot", "vmlinux to init", "s", "lower", vmm, boot_seconds(vmm, r))
+    for job, name, unit in FIO_CASES:
+        m = r.find(r"^bench: fio %s read_iops=(\d+) read_kibs=(\d+) write_iops=(\d+) "
+                   r"write_kibs=(\d+)" % job)
+        value = None
+        if m:
+            write = "write" in job
+            iops, kibs = (int(m.group(3)), int(m.group(4))) if write else \
+                (int(m.group(1)), int(m.group(2)))
+            value = float(iops) if unit == "IOPS" else kibs * 1024 / 1e6
+        res.add("block: fio in the Linux guest", name, unit, "higher", vmm, value)
+    if "mem" in state:
+        total, ram = state["mem"]
+        res.rss.setdefault(vmm, []).append((total, ram))
+        res.add("host cost", "RSS beyond guest RAM (128 MiB guest)", "MiB", "lower", vmm,
+                (total - ram) / (1 << 20))
+    res.add("host cost", "CPU per GiB, network (iperf3)", "s/GiB", "lower", vmm,
+            state["cpu_net"] / (state["bytes_net"] / GIB) if state["bytes_net"] else None)
+
+
+def bench_bzimage(res, vmm, root_src):
+    root, root_words = fresh_root(vmm, root_src)
+    r = VmRun("bz-" + vmm, vm_args(vmm, os.path.join(GUEST, "bzImage"),
+                                   "quiet vmmtest.exit=0" + root_words, [root]), 900)
+    r.start().wait()
+    boot = boot_seconds(vmm, r)
+    if boot is None:
+        log("%s: bzImage boot failed (%s, status %s):\n%s" %
+            (vmm, r.failed or "exit", r.status, r.log_tail()))
+    res.add("boot", "bzImage to init", "s", "lower", vmm, boot)
+
+
+# ---------------------------------------------------------------------------
+# Output.
+
+def versions():
+    def first_line(args):
+        try:
+            return run_cmd(args).splitlines()[0].strip()
+        except (OSError, subprocess.CalledProcessError, IndexError):
+            return "?"
+    commit = first_line(["git", "-C", ROOT, "describe", "--always", "--dirty"])
+    kvm = "kvm_pvm (nested, guest kernel mode emulated)" if os.path.isdir(
+        "/sys/module/kvm_pvm") else "kvm"
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return [
+        ("machine", "%s, %d CPUs, %d GiB RAM, /dev/kvm: %s" % (
+            cpu, os.cpu_count(), os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") >> 30,
+            kvm)),
+        ("host kernel", platform.release()),
+        ("vmm", commit),
+        ("QEMU", first_line([QEMU, "--version"])),
+        ("guest", "Linux %s (build/guest/vmlinux, bzImage), the test guest "
+                  "(build/guest/testguest.elf)" % kernel_version()),
+        ("fio / iperf3", "%s (static, Debian's source) / %s" % (
+            first_line([os.path.join(BUILD, "fio"), "--version"]),
+            first_line(["iperf3", "--version"]).split(" (")[0])),
+    ]
+
+
+def kernel_version():
+    try:
+        with open(os.path.join(GUEST, "vmlinux"), "rb") as f:
+            m = re.search(rb"Linux version (\S+)", f.read())
+        return m.group(1).decode() if m else "?"
+    except OSError:
+        return "?"
+
+
+def notes(res):
+    out = ["Test guest: one boot per case, the host's page cache synced before each; the "
+           "image is a 256 MiB raw file written through beforehand. Linux guest: fio %d s "
+           "per job, iperf3 %d s per direction." % (FIO_SECS, IPERF_SECS)]
+    for vmm, label in (("vmm", "vmm"), ("qemu", "QEMU")):
+        runs = res.rss.get(vmm)
+        if runs:
+            total = statistics.median(t for t, _ in runs) / (1 << 20)
+            ram = statistics.median(r for _, r in runs) / (1 << 20)
+            out.append("%s: %.1f MiB resident while the Linux guest idled, %.1f MiB of it "
+                       "guest RAM (medians)." % (label, total, ram))
+    return [" ".join(out)]
+
+
+def write_table(res, meta, elapsed):
+    lines = ["Written by `make bench` on %s in %d min %d s." % (
+        datetime.date.today().isoformat(), elapsed // 60, elapsed % 60), ""]
+    for k, v in meta:
+        lines.append("- %s: %s" % (k, v))
+    lines += ["", "Median (min-max) of the runs on each side; ratio = ours / QEMU's, "
+              "marked ahead or behind by what is better for the figure.", "",
+              "| case | unit | runs | vmm | QEMU | ratio |", "|---|---|---|---|---|---|"]
+    plot = []
+    section = None
+    for sec, name, unit, better, vals in sorted(res.rows, key=lambda r: SECTIONS.index(r[0])):
+        if sec != section:
+            lines.append("| **%s** | | | | | |" % sec)
+            section = sec
+        ours, om = summary(vals["vmm"])
+        theirs, tm = summary(vals["qemu"])
+        rt, r = ratio_text(om, tm, better)
+        runs = "%d/%d" % (len(vals["vmm"]), len(vals["qemu"]))
+        lines.append("| %s | %s (%s better) | %s | %s | %s | %s |" % (
+            name, unit, better, runs, ours, theirs, rt))
+        if r:
+            plot.append(("%s: %s" % (sec.split(":")[0], name), r if better == "higher" else 1 / r))
+    lines += [""] + notes(res)
+    text = "\n".join(lines) + "\n"
+    os.makedirs(OUT, exist_ok=True)
+    with open(os.path.join(OUT, "results.md"), "w") as f:
+        f.write("# vmm against QEMU microvm\n\n" + text + "\n![the same as a plot](results.png)\n")
+    return text, plot
+
+
+def update_readme(text):
+    """The table and the plot between README.md's bench markers."""
+    path = os.path.join(ROOT, "README.md")
+    with open(path) as f:
+        readme = f.read()
+    begin, end = "<!-- bench:begin -->\n", "<!-- bench:end -->"
+    a, b = readme.find(begin), readme.find(end)
+    if a < 0 or b < a:
+        log("README.md has no bench markers: not updated")
+        return
+    body = "### Latest results\n\n" + text + "\n![the same as a plot](bench/results.png)\n"
+    with open(path, "w") as f:
+        f.write(readme[:a + len(begin)] + body + readme[b:])
+
+
+def write_plot(plot):
+    dat = os.path.join(BUILD, "plot.dat")
+    with open(dat, "w") as f:
+        for i, (label, v) in enumerate(plot):
+            f.write('%d "%s" %.4f\n' % (i, label.replace('"', "'"), v))
+    png = os.path.join(OUT, "results.png")
+    subprocess.run(["gnuplot", "-e", "datafile='%s'; outfile='%s'" % (dat, png),
+                    os.path.join(ROOT, "bench", "plot.gp")], check=True)
+
+
+# ---------------------------------------------------------------------------
+
+def main():
+    if os.geteuid() != 0:
+        die("needs root (a network namespace and a tap for the network cases)")
+    for path in (VMM, os.path.join(GUEST, "vmlinux"), os.path.join(GUEST, "bzImage"),
+                 os.path.join(GUEST, "testguest.elf"), os.path.join(BUILD, "root.img")):
+        if not os.path.exists(path):
+            die("%s is missing (make bench builds it)" % path)
+    if not shutil.which(QEMU):
+        die("%s not found: apt-get install qemu-system-x86" % QEMU)
+    started = time.monotonic()
+    shutil.rmtree(os.path.join(BUILD, "logs"), ignore_errors=True)
+    res = Results()
+    scratch = prepare_images()
+    root_src = os.path.join(BUILD, "root.img")
+    setup_netns()
+    try:
+        order = ("vmm", "qemu")
+        for i in range(TG_RUNS):
+            for vmm in order if i % 2 == 0 else order[::-1]:
+                log("test guest block run %d/%d on %s" % (i + 1, TG_RUNS, vmm))
+                bench_tg(res, vmm, scratch)
+        for i in range(RUNS):
+            for vmm in order if i % 2 == 0 else order[::-1]:
+                log("Linux run %d/%d on %s (boot, fio, iperf3, memory)" % (i + 1, RUNS, vmm))
+                bench_linux(res, vmm, root_src, scratch)
+        if BZIMAGE:
+            for vmm in order:
+                log("bzImage boot on %s" % vmm)
+                bench_bzimage(res, vmm, root_src)
+    finally:
+        teardown_netns()
+    elapsed = int(time.monotonic() - started)
+    text, plot = write_table(res, versions(), elapsed)
+    write_plot(plot)
+    if OUT == DEFAULT_OUT:
+        update_readme(text)
+    print(text)
+    log("wrote %s and %s in %d s" % (os.path.join(OUT, "results.md"),
+                                      os.path.join(OUT, "results.png"), elapsed))
+
+
+if __name__ == "__main__":
+    main()
