@@ -8,8 +8,9 @@
 # Why not the fio package's binary: it loads 60 shared libraries (Ceph,
 # Gluster, RDMA, PMEM, ... 84 MB), which the guest kernel maps and relocates
 # very slowly where its code is emulated, and which a 128 MiB guest fails to
-# map ("cannot map zero-fill pages"). Built static with only the engines the
-# benchmark uses (psync, io_uring), fio starts at once.
+# map ("cannot map zero-fill pages"). Built static without any of the
+# optional libraries (the benchmark uses the built-in io_uring engine), fio
+# starts at once.
 set -eu
 
 version=3.33

@@ -110,6 +110,8 @@ expect_error "too many cpus" "bad count '33'" $VMM --kernel "$work/tiny.elf" --c
 expect_error "cpus not a number" "bad count 'two'" $VMM --kernel "$work/tiny.elf" --cpus two
 expect_error "bad disk option" "unknown option 'rw'" $VMM --kernel "$work/tiny.elf" --disk x.img,rw
 expect_error "bad disk io" "bad io 'aio'" $VMM --kernel "$work/tiny.elf" --disk x.img,io=aio
+expect_error "bad disk poll" "poll: bad count '2000' (expected 0 to 1000)" \
+	$VMM --kernel "$work/tiny.elf" --disk x.img,poll=2000
 expect_error "disk serial too long" "longer than 20 bytes" \
 	$VMM --kernel "$work/tiny.elf" --disk x.img,serial=123456789012345678901
 expect_error "too many disks" "at most 8 disks" $VMM --kernel "$work/tiny.elf" \
