@@ -304,16 +304,22 @@ static void worker_pop_all(struct blk_worker *w)
 	}
 }
 
+/* No chain is taken from a broken ring, nor from any ring of a broken device. */
+static bool worker_may_pop(struct blk_worker *w)
+{
+	return !w->broken && !w->starved && !virtio_is_broken(&w->blk->vdev);
+}
+
 /* Start what the driver posted and finish what completed, notifications off. */
 static void worker_serve(struct blk_worker *w)
 {
-	if (w->broken || virtio_is_broken(&w->blk->vdev))
-		return;
 	w->starved = false;
-	vq_set_notify(worker_vq(w), false);
-	worker_pop_all(w);
-	disk_queue_flush(&w->dq);
-	worker_signal(w);
+	if (worker_may_pop(w)) {
+		vq_set_notify(worker_vq(w), false);
+		worker_pop_all(w);
+		disk_queue_flush(&w->dq);
+	}
+	worker_signal(w); /* also what a reap finished */
 }
 
 static uint64_t now_ns(void)
@@ -327,8 +333,7 @@ static uint64_t now_ns(void)
 /* New chains we may take, or completions to finish. */
 static bool worker_has_work(struct blk_worker *w)
 {
-	return (!w->starved && !w->broken && vq_has_avail(worker_vq(w))) ||
-	       disk_queue_ready(&w->dq);
+	return (worker_may_pop(w) && vq_has_avail(worker_vq(w))) || disk_queue_ready(&w->dq);
 }
 
 /*
@@ -361,9 +366,7 @@ static bool worker_poll(struct blk_worker *w)
  */
 static bool worker_may_sleep(struct blk_worker *w)
 {
-	if (w->broken || w->starved || virtio_is_broken(&w->blk->vdev))
-		return true;
-	return !vq_set_notify(worker_vq(w), true);
+	return !worker_may_pop(w) || !vq_set_notify(worker_vq(w), true);
 }
 
 static void *worker_main(void *arg)

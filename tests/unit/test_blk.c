@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/memory.h"
@@ -1233,6 +1234,43 @@ START_TEST(broken_ring_needs_reset)
 }
 END_TEST
 
+static double thread_cpu_seconds(pthread_t thread)
+{
+	struct timespec ts;
+	clockid_t clock;
+
+	ck_assert_int_eq(pthread_getcpuclockid(thread, &clock), 0);
+	ck_assert_int_eq(clock_gettime(clock, &ts), 0);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * Once the device is broken, a request posted on its other queue is not
+ * served, and that queue's worker, polling or not, goes to sleep rather
+ * than spin on work it may not take: over 200 ms of wall time it uses a
+ * small part of it (a spinning one uses all of it).
+ */
+START_TEST(broken_device_worker_sleeps)
+{
+	double before;
+
+	start_poll_ns = 32000;
+	start_device(IO, 2);
+	vring_publish(&drv[0], QSIZE + 3);
+	virtio_queue_notify(&blk->vdev, 0);
+	ck_assert_int_eq(poll(&(struct pollfd){.fd = irq_fd, .events = POLLIN}, 1, 10000), 1);
+	ck_assert(virtio_get_status(&blk->vdev) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	post(1, 0, VIRTIO_BLK_T_IN, 0, 0);
+	virtio_queue_notify(&blk->vdev, 1);
+	before = thread_cpu_seconds(blk->workers[1].thread);
+	usleep(200000);
+	ck_assert_msg(thread_cpu_seconds(blk->workers[1].thread) - before < 0.05,
+		      "the worker of the healthy queue spins");
+	ck_assert_uint_eq(used_idx(1), 0);
+	stop_device();
+}
+END_TEST
+
 static TCase *backend_tcase(Suite *s, const char *name, void (*setup_fn)(void),
 			    void (*teardown_fn)(void))
 {
@@ -1305,5 +1343,6 @@ Suite *blk_suite(void)
 	tcase_add_loop_test(q, reset_and_reactivate, 0, nb);
 	tcase_add_loop_test(q, broken_ring_needs_reset, 0, nb);
 	tcase_add_loop_test(q, polling_worker_needs_no_notify, 0, nb);
+	tcase_add_loop_test(q, broken_device_worker_sleeps, 0, nb);
 	return s;
 }
