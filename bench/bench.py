@@ -494,7 +494,11 @@ def versions():
             return run_cmd(args).splitlines()[0].strip()
         except (OSError, subprocess.CalledProcessError, IndexError):
             return "?"
-    commit = first_line(["git", "-C", ROOT, "describe", "--always", "--dirty"])
+    # Dirty only for changes that are not this benchmark's own output.
+    commit = first_line(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"])
+    if subprocess.run(["git", "-C", ROOT, "diff", "--quiet", "HEAD", "--", ".",
+                       ":!README.md", ":!bench/results.md", ":!bench/results.png"]).returncode:
+        commit += " (with uncommitted changes)"
     kvm = "kvm_pvm (nested, guest kernel mode emulated)" if os.path.isdir(
         "/sys/module/kvm_pvm") else "kvm"
     cpu = "?"
@@ -525,6 +529,17 @@ def kernel_version():
         return m.group(1).decode() if m else "?"
     except OSError:
         return "?"
+
+
+def plot_label(section, name):
+    """A row's name short enough for the plot's axis."""
+    prefix = {"block: test guest (ring 3)": "test guest", "block: fio in the Linux guest": "fio",
+              "network: iperf3 over tap": "iperf3", "host cost": "cost"}.get(section, section)
+    for long, short in ((BOOT_DT, "vmlinux, device tree"), (BOOT_MP, "vmlinux, --mptable"),
+                        (" (test guest)", ""), (" (128 MiB guest)", ""),
+                        ("CPU per GiB, ", "CPU/GiB "), ("RSS beyond guest RAM", "RSS - guest RAM")):
+        name = name.replace(long, short)
+    return "%s: %s" % (prefix, name)
 
 
 def notes(res):
@@ -562,7 +577,7 @@ def write_table(res, meta, elapsed):
         lines.append("| %s | %s (%s better) | %s | %s | %s | %s |" % (
             name, unit, better, runs, ours, theirs, rt))
         if r:
-            plot.append(("%s: %s" % (sec.split(":")[0], name), r if better == "higher" else 1 / r))
+            plot.append((plot_label(sec, name), r if better == "higher" else 1 / r))
     lines += [""] + notes(res)
     text = "\n".join(lines) + "\n"
     os.makedirs(OUT, exist_ok=True)

@@ -3,7 +3,7 @@
 # scale so that 2x ahead and 2x behind are the same height.
 #   gnuplot -e "datafile='build/bench/plot.dat'; outfile='bench/results.png'" bench/plot.gp
 # datafile: lines of `index "label" ratio`.
-set terminal pngcairo size 1100,620 font "DejaVu Sans,10"
+set terminal pngcairo size 1200,680 font "DejaVu Sans,10"
 set output outfile
 set title "vmm relative to QEMU microvm (same guests; above 1 = vmm better)"
 set logscale y 2
@@ -11,8 +11,9 @@ set yrange [0.125:16]
 set ytics ("1/8" 0.125, "1/4" 0.25, "1/2" 0.5, "1" 1, "2" 2, "4" 4, "8" 8, "16" 16)
 set grid ytics
 set xtics rotate by -40 left noenhanced
-set bmargin 12
-set rmargin 12
+set bmargin 11
+set rmargin 14
+set offsets 0.6, 0.6, 0, 0
 set style fill solid 0.8 border -1
 set boxwidth 0.7
 unset key
