@@ -431,7 +431,7 @@ def bench_linux(res, vmm, root_src, scratch):
 
     os.sync()
     r = VmRun("linux-" + vmm, vm_args(vmm, os.path.join(GUEST, "vmlinux"), cmdline,
-                                      [root, scratch], net=True), 600, on_line).start().wait()
+                                      [root, scratch], net=True), 300, on_line).start().wait()
     ok = guest_exit_status(vmm, r.status) == 0 and not r.failed and r.find("^bench: done")
     if not ok:
         log("%s: Linux bench run failed (%s, status %s):\n%s" %
