@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define BIT(n)		 (1ULL << (n))
 #define ARRAY_SIZE(a)	 (sizeof(a) / sizeof((a)[0]))
@@ -17,6 +18,15 @@
 #define KiB (1ULL << 10)
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+static inline int64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 /* True when [start, start + len) wraps around; *end gets start + len otherwise. */
 static inline bool range_end_overflows(uint64_t start, uint64_t len, uint64_t *end)

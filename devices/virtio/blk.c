@@ -322,14 +322,6 @@ static void worker_serve(struct blk_worker *w)
 	worker_signal(w); /* also what a reap finished */
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* New chains we may take, or completions to finish. */
 static bool worker_has_work(struct blk_worker *w)
 {
@@ -346,16 +338,16 @@ static bool worker_has_work(struct blk_worker *w)
  */
 static bool worker_poll(struct blk_worker *w)
 {
-	uint64_t end;
+	int64_t end;
 
 	if (!w->blk->poll_ns)
 		return false;
-	end = now_ns() + w->blk->poll_ns;
+	end = monotonic_ns() + (int64_t)w->blk->poll_ns;
 	do {
 		if (worker_has_work(w))
 			return true;
 		sched_yield();
-	} while (now_ns() < end && !atomic_load(&w->blk->stopping));
+	} while (monotonic_ns() < end && !atomic_load(&w->blk->stopping));
 	return false;
 }
 

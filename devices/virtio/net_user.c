@@ -23,9 +23,9 @@
 #include <slirp/libslirp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/error.h"
+#include "core/util.h"
 #include "core/vm.h"
 #include "devices/virtio/iov.h"
 #include "devices/virtio/net_backend.h"
@@ -89,17 +89,9 @@ static struct net_user *to_user(struct net_backend *be)
 	return (struct net_user *)be;
 }
 
-static int64_t clock_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static int64_t clock_ms(void)
 {
-	return clock_ns() / 1000000;
+	return monotonic_ns() / 1000000;
 }
 
 /* ---- slirp's callbacks ---- */
@@ -149,7 +141,7 @@ static void user_guest_error(const char *msg, void *opaque)
 static int64_t user_clock_get_ns(void *opaque)
 {
 	(void)opaque;
-	return clock_ns();
+	return monotonic_ns();
 }
 
 static void *user_timer_new_opaque(SlirpTimerId id, void *cb_opaque, void *opaque)
