@@ -200,8 +200,11 @@ class VmRun:
                 f.write("%9.3f %s\n" % (t, line))
             f.write("# exit status %s%s\n" % (self.status, ", " + self.failed if self.failed else ""))
 
-    def log_tail(self, n=15):
-        return "\n".join("    " + line for _, line in self.lines[-n:])
+    def report_failure(self, what):
+        """What failed, how the run ended and its last console lines."""
+        log("%s failed (%s, status %s):\n%s" % (
+            what, self.failed or "exit", self.status,
+            "\n".join("    " + line for _, line in self.lines[-15:])))
 
 
 def guest_exit_status(vmm, status):
@@ -335,8 +338,7 @@ def bench_tg(res, vmm, scratch):
                    (rw, size, depth))
         ok = m and guest_exit_status(vmm, r.status) == 0 and not r.failed
         if not ok:
-            log("%s: test guest %s failed (%s, status %s):\n%s" %
-                (vmm, case, r.failed or "exit", r.status, r.log_tail()))
+            r.report_failure("%s: test guest %s" % (vmm, case))
         value = float(m.group(1) if unit == "IOPS" else m.group(2)) if ok else None
         res.add("block: test guest (ring 3)", name, unit, "higher", vmm, value)
         if size == 1 << 20:
@@ -434,8 +436,7 @@ def bench_linux(res, vmm, root_src, scratch):
                                       [root, scratch], net=True), 300, on_line).start().wait()
     ok = guest_exit_status(vmm, r.status) == 0 and not r.failed and r.find("^bench: done")
     if not ok:
-        log("%s: Linux bench run failed (%s, status %s):\n%s" %
-            (vmm, r.failed or "exit", r.status, r.log_tail()))
+        r.report_failure("%s: Linux bench run" % vmm)
     res.add("boot", BOOT_DT, "s", "lower", vmm, boot_seconds(vmm, r))
     for job, name, unit in FIO_CASES:
         m = r.find(r"^bench: fio %s read_iops=(\d+) read_kibs=(\d+) write_iops=(\d+) "
@@ -468,8 +469,7 @@ def bench_mptable_boot(res, root_src):
     r.start().wait()
     boot = boot_seconds("vmm", r)
     if boot is None:
-        log("vmm --mptable: boot failed (%s, status %s):\n%s" %
-            (r.failed or "exit", r.status, r.log_tail()))
+        r.report_failure("vmm --mptable: boot")
     res.add("boot", BOOT_MP, "s", "lower", "vmm", boot)
 
 
@@ -480,8 +480,7 @@ def bench_bzimage(res, vmm, root_src):
     r.start().wait()
     boot = boot_seconds(vmm, r)
     if boot is None:
-        log("%s: bzImage boot failed (%s, status %s):\n%s" %
-            (vmm, r.failed or "exit", r.status, r.log_tail()))
+        r.report_failure("%s: bzImage boot" % vmm)
     res.add("boot", "bzImage to init", "s", "lower", vmm, boot)
 
 
