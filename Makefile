@@ -12,12 +12,14 @@ DEBIAN_PACKAGES := make gcc libc6-dev pkg-config libfdt-dev device-tree-compiler
 	libssl-dev util-linux liburing-dev e2fsprogs \
 	libslirp-dev iproute2
 
-VMM_SRCS := core/cli.c core/error.c core/memory.c core/loader.c core/boot.c core/fdt.c \
-	core/mptable.c core/vm.c core/vcpu.c core/console.c \
+# Everything but the composition root (machine/main.c), which only ./vmm links.
+VMM_SRCS := core/cli.c core/options.c core/error.c core/log.c core/memory.c core/loader.c \
+	core/boot.c core/fdt.c core/mptable.c core/vm.c core/vcpu.c core/console.c \
 	devices/mmio/bus.c devices/mmio/virtio_mmio.c devices/legacy/uart.c \
 	devices/legacy/platform.c devices/virtio/virtqueue.c devices/virtio/virtio.c \
-	devices/virtio/blk.c devices/virtio/disk.c devices/virtio/disk_uring.c \
-	devices/virtio/iov.c devices/virtio/net.c devices/virtio/net_tap.c devices/virtio/net_user.c
+	devices/virtio/blk.c devices/virtio/disk.c devices/virtio/disk_sync.c \
+	devices/virtio/disk_uring.c devices/virtio/disk_io.c devices/virtio/iov.c \
+	devices/virtio/net.c devices/virtio/net_tap.c devices/virtio/net_user.c
 # Guest-side virtio code of the test guest, also unit-tested on the host.
 TG_HOST_SRCS := guest/testguest/virtio_ring.c guest/testguest/virtio.c
 UNIT_SRCS := $(wildcard tests/unit/*.c) $(TG_HOST_SRCS)
@@ -30,7 +32,7 @@ UNIT_BIN  := build/tests/unit-tests
 
 all: vmm
 
-vmm: build/obj/core/main.o $(VMM_OBJS)
+vmm: build/obj/machine/main.o $(VMM_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 build/obj/%.o: %.c
@@ -96,7 +98,7 @@ run: deps
 		vmmtest.root=vda vmmtest.serial=vda:vmm-root"
 
 format:
-	clang-format -i $(VMM_SRCS) core/main.c $(UNIT_SRCS) $(wildcard core/*.h devices/*.h devices/*/*.h) \
+	clang-format -i $(VMM_SRCS) machine/main.c $(UNIT_SRCS) $(wildcard core/*.h devices/*.h devices/*/*.h) \
 		$(wildcard guest/testguest/*.c guest/testguest/*.h)
 
 clean:

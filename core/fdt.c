@@ -6,10 +6,8 @@
 #include "core/error.h"
 #include "core/fdt.h"
 #include "core/layout.h"
-#include "devices/legacy/platform.h"
 
 #define PHANDLE_IOAPIC 1
-#define PHANDLE_SYSCON 2
 
 int fdt_add_device(struct fdt_desc *desc, fdt_node_fn fn, void *opaque)
 {
@@ -21,8 +19,12 @@ int fdt_add_device(struct fdt_desc *desc, fdt_node_fn fn, void *opaque)
 	return 0;
 }
 
-/* A reg property with 2 address and 2 size cells, as the root declares. */
-static int fdt_reg(void *fdt, uint64_t addr, uint64_t size)
+uint32_t fdt_new_phandle(struct fdt_ctx *ctx)
+{
+	return ctx->next_phandle++;
+}
+
+int fdt_reg(void *fdt, uint64_t addr, uint64_t size)
 {
 	fdt64_t reg[2] = {cpu_to_fdt64(addr), cpu_to_fdt64(size)};
 
@@ -63,29 +65,9 @@ static int fdt_ioapic(void *fdt)
 	return err ?: fdt_end_node(fdt);
 }
 
-/* Linux's syscon-poweroff driver writes 1 to our register on "poweroff". */
-static int fdt_power(void *fdt)
-{
-	char name[32];
-	int err;
-
-	snprintf(name, sizeof(name), "syscon@%llx", (unsigned long long)POWER_MMIO_ADDR);
-	err = fdt_begin_node(fdt, name);
-	err = err ?: fdt_property_string(fdt, "compatible", "syscon");
-	err = err ?: fdt_reg(fdt, POWER_MMIO_ADDR, POWER_MMIO_LEN);
-	err = err ?: fdt_property_u32(fdt, "reg-io-width", 4);
-	err = err ?: fdt_property_u32(fdt, "phandle", PHANDLE_SYSCON);
-	err = err ?: fdt_end_node(fdt);
-	err = err ?: fdt_begin_node(fdt, "poweroff");
-	err = err ?: fdt_property_string(fdt, "compatible", "syscon-poweroff");
-	err = err ?: fdt_property_u32(fdt, "regmap", PHANDLE_SYSCON);
-	err = err ?: fdt_property_u32(fdt, "offset", POWER_REG_OFF);
-	err = err ?: fdt_property_u32(fdt, "value", 1);
-	return err ?: fdt_end_node(fdt);
-}
-
 static int fdt_root(const struct fdt_desc *desc, void *fdt)
 {
+	struct fdt_ctx ctx = {.ioapic = PHANDLE_IOAPIC, .next_phandle = PHANDLE_IOAPIC + 1};
 	int err = fdt_begin_node(fdt, "");
 
 	err = err ?: fdt_property_u32(fdt, "#address-cells", 2);
@@ -95,10 +77,8 @@ static int fdt_root(const struct fdt_desc *desc, void *fdt)
 	err = err ?: fdt_property_u32(fdt, "interrupt-parent", PHANDLE_IOAPIC);
 	err = err ?: fdt_cpus(fdt, desc->ncpus);
 	err = err ?: fdt_ioapic(fdt);
-	if (!err && desc->power_off)
-		err = fdt_power(fdt);
 	for (unsigned int i = 0; i < desc->nr_nodes && !err; i++)
-		err = desc->nodes[i].fn(fdt, desc->nodes[i].opaque, PHANDLE_IOAPIC);
+		err = desc->nodes[i].fn(fdt, desc->nodes[i].opaque, &ctx);
 	return err ?: fdt_end_node(fdt);
 }
 

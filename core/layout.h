@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The guest physical address map. Low memory holds the boot structures the
- * VMM writes before the first instruction runs; the 1 GiB below 4 GiB is a hole
- * for devices (IO-APIC, LAPIC, KVM's TSS and our MMIO devices); RAM that does
- * not fit below the hole continues at 4 GiB.
+ * The guest physical address map and the I/O ports. Low memory holds the
+ * boot structures the VMM writes before the first instruction runs; the 1 GiB
+ * below 4 GiB is a hole for devices (IO-APIC, LAPIC, KVM's TSS and our MMIO
+ * devices); RAM that does not fit below the hole continues at 4 GiB.
+ * A leaf: the devices and the VM read their places from here.
  */
 #ifndef VMM_LAYOUT_H
 #define VMM_LAYOUT_H
@@ -37,5 +38,11 @@
 #define LAPIC_ADDR	      0xfee00000ULL
 #define KVM_IDENTITY_MAP_ADDR 0xfffbc000ULL
 #define KVM_TSS_ADDR	      0xfffbd000ULL
+
+/* PC ports besides the UART's (devices/legacy/uart.h) and our own (guest/vmm-guest-abi.h). */
+#define I8042_DATA_PORT	   0x60
+#define I8042_COMMAND_PORT 0x64
+#define CMOS_PORT	   0x70
+#define POST_PORT	   0x80 /* Linux's I/O delay: KVM swallows it (vm.c) */
 
 #endif

@@ -15,26 +15,15 @@
 
 #include <linux/kvm.h>
 
-#include "devices/mmio/bus.h"
-#include "core/cli.h"
 #include "core/memory.h"
+#include "core/vcpu.h"
+#include "devices/mmio/bus.h"
 
 /* The process exit status for each way a VM can end (see README). */
 #define VMM_EXIT_POWEROFF 0
 #define VMM_EXIT_ERROR	  1
 #define VMM_EXIT_RESET	  2
 #define VMM_EXIT_SIGNAL	  128 /* plus the signal number */
-
-struct vm;
-
-struct vcpu {
-	struct vm *vm;
-	unsigned int id;
-	int fd;
-	struct kvm_run *run;
-	pthread_t thread;
-	int started;
-};
 
 struct vm {
 	int kvm_fd;
@@ -60,17 +49,5 @@ int vm_ioeventfd(void *opaque, uint64_t addr, uint32_t len, uint64_t datamatch, 
 int vm_irqfd(void *opaque, uint32_t gsi, int fd);
 void vm_request_stop(struct vm *vm, int status, const char *why);
 void vm_destroy(struct vm *vm);
-
-int vcpus_create(struct vm *vm, uint64_t entry);
-int vcpus_start(struct vm *vm);
-void vcpus_stop(struct vm *vm);
-
-void vmm_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/*
- * Start a device worker thread with every signal blocked: signals are the
- * main thread's (and SIGUSR1 the vCPUs'). -1 with set_error() naming @what.
- */
-int vmm_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg, const char *what);
 
 #endif

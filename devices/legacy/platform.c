@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: MIT
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include <libfdt.h>
+
 #include "devices/legacy/platform.h"
+#include "core/fdt.h"
 #include "core/layout.h"
 
 /*
@@ -120,4 +124,27 @@ int platform_devices_register(struct io_bus *pio, struct io_bus *mmio, const str
 	    io_bus_register(mmio, POWER_MMIO_ADDR, POWER_MMIO_LEN, &power_ops, evp) < 0)
 		return -1;
 	return 0;
+}
+
+/* Linux's syscon-poweroff driver writes 1 to our register on "poweroff". */
+int platform_fdt_node(void *fdt, void *opaque, struct fdt_ctx *ctx)
+{
+	uint32_t syscon = fdt_new_phandle(ctx);
+	char name[32];
+	int err;
+
+	(void)opaque;
+	snprintf(name, sizeof(name), "syscon@%llx", (unsigned long long)POWER_MMIO_ADDR);
+	err = fdt_begin_node(fdt, name);
+	err = err ?: fdt_property_string(fdt, "compatible", "syscon");
+	err = err ?: fdt_reg(fdt, POWER_MMIO_ADDR, POWER_MMIO_LEN);
+	err = err ?: fdt_property_u32(fdt, "reg-io-width", 4);
+	err = err ?: fdt_property_u32(fdt, "phandle", syscon);
+	err = err ?: fdt_end_node(fdt);
+	err = err ?: fdt_begin_node(fdt, "poweroff");
+	err = err ?: fdt_property_string(fdt, "compatible", "syscon-poweroff");
+	err = err ?: fdt_property_u32(fdt, "regmap", syscon);
+	err = err ?: fdt_property_u32(fdt, "offset", POWER_REG_OFF);
+	err = err ?: fdt_property_u32(fdt, "value", 1);
+	return err ?: fdt_end_node(fdt);
 }

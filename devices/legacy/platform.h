@@ -14,11 +14,7 @@
 #include "devices/mmio/bus.h"
 #include "guest/vmm-guest-abi.h"
 
-#define I8042_DATA_PORT	   0x60
-#define I8042_COMMAND_PORT 0x64
-#define I8042_CMD_RESET	   0xfe
-#define CMOS_PORT	   0x70
-#define POST_PORT	   0x80
+#define I8042_CMD_RESET 0xfe
 
 /* Syscon registers: a 32-bit write of 1 requests the action. */
 #define POWER_REG_OFF  0x0
@@ -43,7 +39,11 @@ extern const struct io_dev_ops cmos_ops;
 extern const struct io_dev_ops post_port_ops;
 extern const struct io_dev_ops power_ops;
 
+struct fdt_ctx;
+
 int platform_devices_register(struct io_bus *pio, struct io_bus *mmio, const struct vm_events *ev,
 			      struct cmos *cmos);
+/* fdt_node_fn: the syscon register block and the syscon-poweroff node that uses it. */
+int platform_fdt_node(void *fdt, void *opaque, struct fdt_ctx *ctx);
 
 #endif

@@ -18,7 +18,7 @@
 
 #include "core/error.h"
 #include "core/fdt.h"
-#include "core/vm.h"
+#include "core/log.h"
 #include "devices/mmio/virtio_mmio.h"
 
 #define VIRTIO_MMIO_MAGIC	  0x74726976 /* "virt" */
@@ -260,11 +260,9 @@ void virtio_mmio_detach(struct virtio_mmio *t)
 	pthread_mutex_destroy(&t->irq_lock);
 }
 
-int virtio_mmio_fdt_node(void *fdt, void *opaque, uint32_t ioapic)
+int virtio_mmio_fdt_node(void *fdt, void *opaque, struct fdt_ctx *ctx)
 {
 	const struct virtio_mmio *t = opaque;
-	/* The root has 2 address and 2 size cells. */
-	fdt64_t reg[2] = {cpu_to_fdt64(t->base), cpu_to_fdt64(VIRTIO_MMIO_SIZE)};
 	fdt32_t irq[2] = {cpu_to_fdt32(t->gsi), cpu_to_fdt32(FDT_IRQ_EDGE_RISING)};
 	char name[32];
 	int err;
@@ -272,9 +270,9 @@ int virtio_mmio_fdt_node(void *fdt, void *opaque, uint32_t ioapic)
 	snprintf(name, sizeof(name), "virtio@%llx", (unsigned long long)t->base);
 	err = fdt_begin_node(fdt, name);
 	err = err ?: fdt_property_string(fdt, "compatible", "virtio,mmio");
-	err = err ?: fdt_property(fdt, "reg", reg, sizeof(reg));
+	err = err ?: fdt_reg(fdt, t->base, VIRTIO_MMIO_SIZE);
 	err = err ?: fdt_property(fdt, "interrupts", irq, sizeof(irq));
-	err = err ?: fdt_property_u32(fdt, "interrupt-parent", ioapic);
+	err = err ?: fdt_property_u32(fdt, "interrupt-parent", ctx->ioapic);
 	return err ?: fdt_end_node(fdt);
 }
 

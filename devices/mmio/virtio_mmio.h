@@ -57,7 +57,8 @@ int virtio_mmio_attach(struct virtio_mmio *t, struct virtio_dev *vdev, uint64_t 
 void virtio_mmio_detach(struct virtio_mmio *t);
 
 /* fdt_node_fn: a "virtio,mmio" node with reg and an edge-rising IO-APIC interrupt. */
-int virtio_mmio_fdt_node(void *fdt, void *opaque, uint32_t ioapic);
+struct fdt_ctx;
+int virtio_mmio_fdt_node(void *fdt, void *opaque, struct fdt_ctx *ctx);
 
 /* "virtio_mmio.device=0x200@0xd0000000:16" for kernels found without a device tree. */
 int virtio_mmio_cmdline(const struct virtio_mmio *t, char *buf, size_t size);

@@ -17,8 +17,9 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/log.h"
+#include "core/options.h"
 #include "core/util.h"
-#include "core/vm.h"
 #include "devices/virtio/blk_internal.h"
 #include "devices/virtio/iov.h"
 
@@ -504,6 +505,71 @@ static void fill_config(struct virtio_blk *blk, unsigned int nr_queues)
 	c->write_zeroes_may_unmap = 1;
 }
 
+/* The options of --disk. */
+
+static int parse_disk_io(const char *val, enum disk_io *io)
+{
+	static const char *const names[] = {
+	    [DISK_IO_AUTO] = "auto", [DISK_IO_URING] = "uring", [DISK_IO_SYNC] = "sync"};
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(names); i++) {
+		if (!strcmp(val, names[i])) {
+			*io = (enum disk_io)i;
+			return 0;
+		}
+	}
+	return set_error("--disk: bad io '%s' (expected auto, uring or sync)", val);
+}
+
+/*
+ * What the guest reads back as the disk's ID: up to 20 printable ASCII
+ * bytes. Printable is checked first, so that the error can quote it.
+ */
+static int check_serial(const char *val)
+{
+	for (const char *c = val; *c; c++) {
+		if (*c < 0x20 || *c > 0x7e)
+			return set_error("--disk: serial byte %u (0x%02x) is not printable ASCII",
+					 (unsigned int)(c - val), (unsigned char)*c);
+	}
+	if (strlen(val) > BLK_SERIAL_MAX)
+		return set_error("--disk: serial '%s' is longer than %d bytes", val,
+				 BLK_SERIAL_MAX);
+	return 0;
+}
+
+/* One KEY or KEY=VALUE after the path. */
+static int parse_disk_option(void *ctx, const char *key, char *val)
+{
+	struct blk_opt *opt = ctx;
+
+	if (!strcmp(key, "ro")) {
+		if (val)
+			return suboption_takes_no_value("--disk", key);
+		opt->ro = true;
+		return 0;
+	}
+	if (strcmp(key, "serial") && strcmp(key, "io") && strcmp(key, "poll"))
+		return unknown_suboption("--disk", key, val);
+	if (!val)
+		return suboption_needs_value("--disk", key);
+	if (!strcmp(key, "io"))
+		return parse_disk_io(val, &opt->io);
+	if (!strcmp(key, "poll"))
+		return parse_count("--disk: poll", val, 0, BLK_POLL_US_MAX, &opt->poll_us);
+	opt->serial = val;
+	return check_serial(val);
+}
+
+int blk_parse_opt(struct blk_opt *opt, char *arg)
+{
+	*opt = (struct blk_opt){.poll_us = BLK_POLL_US_DEFAULT};
+	opt->path = strsep(&arg, ",");
+	if (!*opt->path)
+		return set_error("--disk: missing path");
+	return parse_suboptions("--disk", arg, parse_disk_option, opt);
+}
+
 /* The serial given, zero-padded; without one, "vmm-disk<index>" so every disk has an ID. */
 static void fill_id(struct virtio_blk *blk, const char *serial, unsigned int index)
 {
@@ -516,7 +582,7 @@ static void fill_id(struct virtio_blk *blk, const char *serial, unsigned int ind
 	memcpy(blk->id, serial, strnlen(serial, VIRTIO_BLK_ID_BYTES));
 }
 
-static int blk_init(struct virtio_blk *blk, const struct disk_opt *opt, unsigned int index,
+static int blk_init(struct virtio_blk *blk, const struct blk_opt *opt, unsigned int index,
 		    unsigned int nr_queues, const struct guest_mem *mem)
 {
 	char name[32];
@@ -551,7 +617,7 @@ static void blk_free(struct virtio_blk *blk)
 	free(blk);
 }
 
-struct virtio_blk *virtio_blk_create(const struct disk_opt *opt, unsigned int index,
+struct virtio_blk *virtio_blk_create(const struct blk_opt *opt, unsigned int index,
 				     unsigned int nr_queues, const struct guest_mem *mem)
 {
 	struct virtio_blk *blk = calloc(1, sizeof(*blk));

@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "core/util.h"
-#include "core/vm.h"
 #include "devices/virtio/disk.h"
 #include "devices/virtio/iov.h"
 
@@ -255,82 +255,4 @@ void disk_req_finished(struct disk_queue *dq, struct disk_req *req)
 		vmm_log("%s: host I/O error, the guest gets an I/O error: %s", dq->disk->name,
 			strerror(req->error));
 	dq->done(req, dq->opaque);
-}
-
-static long long sync_call(int fd, const struct disk_call *c)
-{
-	long long r = -1;
-
-	switch (c->kind) {
-	case DISK_CALL_PREADV: r = preadv(fd, c->iov, (int)c->iovcnt, (off_t)c->offset); break;
-	case DISK_CALL_PWRITEV: r = pwritev(fd, c->iov, (int)c->iovcnt, (off_t)c->offset); break;
-	case DISK_CALL_FDATASYNC: r = fdatasync(fd); break;
-	case DISK_CALL_FALLOCATE:
-		r = fallocate(fd, c->mode, (off_t)c->offset, (off_t)c->len);
-		break;
-	}
-	return r < 0 ? -errno : r;
-}
-
-static int sync_init(struct disk_queue *dq, unsigned int depth)
-{
-	(void)depth;
-	dq->event_fd = -1;
-	return 0;
-}
-
-/* The whole request, one blocking call after another, on the caller's thread. */
-static void sync_submit(struct disk_queue *dq, struct disk_req *req)
-{
-	while (disk_req_prepare(dq->disk, req))
-		disk_req_account(dq->disk, req, sync_call(dq->disk->fd, &req->call));
-	disk_req_finished(dq, req);
-}
-
-static void sync_nothing(struct disk_queue *dq)
-{
-	(void)dq;
-}
-
-const struct disk_backend disk_sync_backend = {
-    .name = "sync",
-    .init = sync_init,
-    .submit = sync_submit,
-    .flush = sync_nothing,
-    .reap = sync_nothing,
-    .exit = sync_nothing,
-};
-
-int disk_io_resolve(enum disk_io io, enum disk_io *out)
-{
-	if (io == DISK_IO_SYNC) {
-		*out = DISK_IO_SYNC;
-		return 0;
-	}
-	if (disk_uring_probe() == 0) {
-		*out = DISK_IO_URING;
-		return 0;
-	}
-	if (io == DISK_IO_URING)
-		return set_error("io=uring: %s", last_error());
-	*out = DISK_IO_SYNC;
-	return 0;
-}
-
-int disk_queue_init(struct disk_queue *dq, struct disk *disk, enum disk_io io, bool fallback,
-		    unsigned int depth, disk_done_fn *done, void *opaque)
-{
-	*dq = (struct disk_queue){
-	    .disk = disk,
-	    .backend = io == DISK_IO_URING ? &disk_uring_backend : &disk_sync_backend,
-	    .done = done,
-	    .opaque = opaque,
-	    .event_fd = -1,
-	};
-	if (dq->backend->init(dq, depth) == 0)
-		return 0;
-	if (!fallback || dq->backend == &disk_sync_backend)
-		return -1;
-	dq->backend = &disk_sync_backend;
-	return dq->backend->init(dq, depth);
 }

@@ -12,6 +12,9 @@
  * completion, so short transfers, EINTR and the fallback for file systems
  * without the fallocate modes we want behave alike in both.
  *
+ * The backends (disk_sync.c, disk_uring.c) are built on this layer, and the
+ * chooser between them (disk_io.h) on both; this layer knows neither.
+ *
  * Nothing here checks a guest value: the device model (blk.c) hands over
  * only requests it has validated against the disk's size.
  */
@@ -22,8 +25,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/uio.h>
-
-#include "core/cli.h"
 
 #define DISK_SECTOR_SHIFT 9
 #define DISK_SECTOR_SIZE  (1U << DISK_SECTOR_SHIFT)
@@ -133,22 +134,6 @@ struct disk_queue {
 	unsigned int inflight;
 	void *priv;
 };
-
-extern const struct disk_backend disk_sync_backend;
-extern const struct disk_backend disk_uring_backend;
-
-/* io_uring with every operation we submit: 0, or -1 with set_error() saying why not. */
-int disk_uring_probe(void);
-
-/* io=auto becomes uring or sync; io=uring fails with set_error() when unavailable. */
-int disk_io_resolve(enum disk_io io, enum disk_io *out);
-
-/*
- * A queue of up to @depth requests on @io (DISK_IO_URING or DISK_IO_SYNC);
- * with @fallback, sync when the ring cannot be set up.
- */
-int disk_queue_init(struct disk_queue *dq, struct disk *disk, enum disk_io io, bool fallback,
-		    unsigned int depth, disk_done_fn *done, void *opaque);
 
 static inline void disk_queue_submit(struct disk_queue *dq, struct disk_req *req)
 {

@@ -15,9 +15,10 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "core/util.h"
-#include "core/vm.h"
 #include "devices/virtio/disk.h"
+#include "devices/virtio/disk_io.h"
 
 int disk_uring_probe(void)
 {

@@ -20,8 +20,9 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/log.h"
+#include "core/options.h"
 #include "core/util.h"
-#include "core/vm.h"
 #include "devices/virtio/iov.h"
 #include "devices/virtio/net_internal.h"
 
@@ -520,10 +521,11 @@ struct virtio_net *virtio_net_create(const struct net_opt *opt, unsigned int ind
 		memcpy(mac, opt->mac, sizeof(mac));
 	else
 		net_default_mac(index, mac);
-	be = opt->kind == NET_TAP ? net_tap_open(opt) : net_user_open(opt, mac);
+	be = opt->backend.kind == NET_TAP ? net_tap_open(&opt->backend)
+					  : net_user_open(&opt->backend, mac);
 	if (!be)
 		return NULL;
-	return net_create_on(be, mac, opt->mtu, index, mem);
+	return net_create_on(be, mac, opt->backend.mtu, index, mem);
 }
 
 struct virtio_dev *virtio_net_dev(struct virtio_net *net)
@@ -540,4 +542,63 @@ void virtio_net_destroy(struct virtio_net *net)
 		vmm_log("%s: dropped %llu received and %llu sent frames", net->name,
 			(unsigned long long)st->rx_dropped, (unsigned long long)st->tx_dropped);
 	net_free(net);
+}
+
+/* The options of --net. */
+
+/* aa:bb:cc:dd:ee:ff, unicast (the guest's own address cannot be a group). */
+static int parse_mac(const char *val, uint8_t mac[6])
+{
+	unsigned int b[6];
+	int end = 0;
+
+	if (sscanf(val, "%2x:%2x:%2x:%2x:%2x:%2x%n", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+		   &end) != 6 ||
+	    val[end] || strlen(val) != 17)
+		return set_error("--net: bad mac '%s' (expected six hex bytes, aa:bb:cc:dd:ee:ff)",
+				 val);
+	if (b[0] & 1)
+		return set_error("--net: mac '%s' is a multicast address", val);
+	for (unsigned int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	return 0;
+}
+
+/* The card's own options, then the backends'. */
+static int parse_net_option(void *ctx, const char *key, char *val)
+{
+	struct net_opt *opt = ctx;
+	unsigned int mtu;
+	int r;
+
+	if (!strcmp(key, "mac") || !strcmp(key, "mtu")) {
+		if (!val)
+			return suboption_needs_value("--net", key);
+		if (!strcmp(key, "mac")) {
+			opt->has_mac = true;
+			return parse_mac(val, opt->mac);
+		}
+		if (parse_count("--net mtu", val, 68, 65535, &mtu) < 0)
+			return -1;
+		opt->backend.mtu = (uint16_t)mtu;
+		return 0;
+	}
+	r = net_tap_parse_option(&opt->backend, key, val);
+	if (r == NET_OPT_NOT_MINE)
+		r = net_user_parse_option(&opt->backend, key, val);
+	return r == NET_OPT_NOT_MINE ? unknown_suboption("--net", key, val) : r;
+}
+
+int net_parse_opt(struct net_opt *opt, char *arg)
+{
+	const char *kind = strsep(&arg, ",");
+
+	*opt = (struct net_opt){.backend = {.mtu = NET_DEFAULT_MTU}};
+	if (!strcmp(kind, "tap"))
+		opt->backend.kind = NET_TAP;
+	else if (!strcmp(kind, "user"))
+		opt->backend.kind = NET_USER;
+	else
+		return set_error("--net: unknown type '%s' (expected tap or user)", kind);
+	return parse_suboptions("--net", arg, parse_net_option, opt);
 }

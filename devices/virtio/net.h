@@ -7,9 +7,25 @@
 #ifndef DEVICES_VIRTIO_NET_H
 #define DEVICES_VIRTIO_NET_H
 
-#include "core/cli.h"
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "core/memory.h"
+#include "devices/virtio/net_backend.h"
 #include "devices/virtio/virtio.h"
+
+/* --net tap|user[,mac=MAC][,mtu=N][,the backend's own options] */
+struct net_opt {
+	struct net_backend_opt backend; /* the kind, the MTU and the backend's options */
+	bool has_mac;
+	uint8_t mac[6]; /* when has_mac; otherwise derived from the card's index */
+};
+
+/*
+ * Parse @arg (cut up in place; @opt points into it, so it must outlive
+ * @opt) into @opt, defaults first. -1 with set_error() naming the problem.
+ */
+int net_parse_opt(struct net_opt *opt, char *arg);
 
 struct virtio_net;
 

@@ -22,7 +22,6 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "core/cli.h"
 #include "core/util.h"
 
 /* struct virtio_net_hdr_v1: the header of VIRTIO 1.x, num_buffers included. */
@@ -34,6 +33,41 @@
 #define NET_OFFLOAD_CSUM BIT(0) /* partial checksums: VIRTIO_NET_HDR_F_NEEDS_CSUM */
 #define NET_OFFLOAD_TSO4 BIT(1)
 #define NET_OFFLOAD_TSO6 BIT(2)
+
+/* Where a network card's frames go. */
+enum net_kind { NET_TAP, NET_USER };
+
+#define NET_DEFAULT_MTU 1500
+#define NET_MAX_HOSTFWD 8
+
+/* --net user,hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT */
+struct net_hostfwd {
+	bool udp;
+	uint32_t host_addr;  /* IPv4, host byte order; default 127.0.0.1 */
+	uint16_t host_port;  /* 1..65535 */
+	uint32_t guest_addr; /* IPv4, host byte order; 0: the address the guest leases */
+	uint16_t guest_port; /* 1..65535 */
+};
+
+/* What --net says of the link and its backend. */
+struct net_backend_opt {
+	enum net_kind kind;
+	uint16_t mtu;	    /* the link's: the card reports it, slirp sizes its frames by it */
+	const char *ifname; /* tap: NULL lets the kernel name it (tap0, tap1...) */
+	bool restrict_net;  /* user: the guest reaches nothing but forwarded ports */
+	struct net_hostfwd hostfwd[NET_MAX_HOSTFWD]; /* user only */
+	unsigned int nr_hostfwd;
+};
+
+/*
+ * A backend's own sub-options of --net (the card parses the rest): 0 when
+ * @key is one and was taken, NET_OPT_NOT_MINE when it is none of this
+ * backend's, -1 with set_error() when it is but the value is bad or the
+ * card is of the other kind. @val stays referenced: it must outlive @opt.
+ */
+#define NET_OPT_NOT_MINE 1
+int net_tap_parse_option(struct net_backend_opt *opt, const char *key, char *val);
+int net_user_parse_option(struct net_backend_opt *opt, const char *key, char *val);
 
 /* What send() did with a frame. */
 enum net_send_result {
@@ -83,7 +117,7 @@ struct net_backend {
  * Open the backend @opt asks for; NULL with set_error() naming the problem
  * (no /dev/net/tun, no permission, bad ifname, libslirp refused a hostfwd).
  */
-struct net_backend *net_tap_open(const struct net_opt *opt);
-struct net_backend *net_user_open(const struct net_opt *opt, const uint8_t mac[6]);
+struct net_backend *net_tap_open(const struct net_backend_opt *opt);
+struct net_backend *net_user_open(const struct net_backend_opt *opt, const uint8_t mac[6]);
 
 #endif

@@ -17,7 +17,8 @@
 #include <unistd.h>
 
 #include "core/error.h"
-#include "core/vm.h"
+#include "core/log.h"
+#include "core/options.h"
 #include "devices/virtio/net_backend.h"
 
 #define TUN_PATH "/dev/net/tun"
@@ -195,7 +196,7 @@ static void tap_link_up(const struct tap *t)
 	close(s);
 }
 
-struct net_backend *net_tap_open(const struct net_opt *opt)
+struct net_backend *net_tap_open(const struct net_backend_opt *opt)
 {
 	struct tap *t = calloc(1, sizeof(*t));
 
@@ -217,4 +218,19 @@ struct net_backend *net_tap_open(const struct net_opt *opt)
 	    .max_pollfds = 1,
 	};
 	return &t->be;
+}
+
+int net_tap_parse_option(struct net_backend_opt *opt, const char *key, char *val)
+{
+	if (strcmp(key, "ifname"))
+		return NET_OPT_NOT_MINE;
+	if (!val)
+		return suboption_needs_value("--net", key);
+	if (!*val || strlen(val) >= IFNAMSIZ || strchr(val, '/'))
+		return set_error("--net: bad ifname '%s' (1 to %d bytes, no '/')", val,
+				 IFNAMSIZ - 1);
+	opt->ifname = val;
+	if (opt->kind != NET_TAP)
+		return set_error("--net: option '%s' is for --net tap only", key);
+	return 0;
 }

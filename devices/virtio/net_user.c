@@ -21,12 +21,14 @@
 #include <linux/if_ether.h>
 #include <limits.h>
 #include <slirp/libslirp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
+#include "core/log.h"
+#include "core/options.h"
 #include "core/util.h"
-#include "core/vm.h"
 #include "devices/virtio/iov.h"
 #include "devices/virtio/net_backend.h"
 
@@ -498,7 +500,7 @@ static int add_hostfwd(struct net_user *u, const struct net_hostfwd *fwd)
 			 fwd->host_port, errno ? strerror(errno) : "libslirp refused it");
 }
 
-static Slirp *user_slirp_new(struct net_user *u, const struct net_opt *opt)
+static Slirp *user_slirp_new(struct net_user *u, const struct net_backend_opt *opt)
 {
 	SlirpConfig cfg = {
 	    .version = 4, /* timer_new_opaque and disable_dhcp */
@@ -522,7 +524,7 @@ static Slirp *user_slirp_new(struct net_user *u, const struct net_opt *opt)
 	return slirp_new(&cfg, &user_callbacks, u);
 }
 
-struct net_backend *net_user_open(const struct net_opt *opt, const uint8_t mac[6])
+struct net_backend *net_user_open(const struct net_backend_opt *opt, const uint8_t mac[6])
 {
 	struct net_user *u;
 
@@ -550,11 +552,71 @@ struct net_backend *net_user_open(const struct net_opt *opt, const uint8_t mac[6
 		set_error("--net user: libslirp %s would not start", slirp_version_string());
 		goto fail;
 	}
-	for (unsigned int i = 0; i < opt->nr_hostfwd && i < VMM_MAX_HOSTFWD; i++)
+	for (unsigned int i = 0; i < opt->nr_hostfwd && i < NET_MAX_HOSTFWD; i++)
 		if (add_hostfwd(u, &opt->hostfwd[i]))
 			goto fail;
 	return &u->be;
 fail:
 	user_destroy(&u->be);
 	return NULL;
+}
+
+/* [ADDR]:PORT of a hostfwd; an empty ADDR leaves *@addr as it is. */
+static int parse_addr_port(char *s, uint32_t *addr, uint16_t *port)
+{
+	char *colon = strrchr(s, ':');
+	unsigned int p;
+	struct in_addr in;
+
+	if (!colon)
+		return -1;
+	*colon = '\0';
+	if (*s) {
+		if (inet_pton(AF_INET, s, &in) != 1)
+			return -1;
+		*addr = ntohl(in.s_addr);
+	}
+	if (parse_count("--net hostfwd", colon + 1, 1, 65535, &p) < 0)
+		return -1;
+	*port = (uint16_t)p;
+	return 0;
+}
+
+/* [tcp:|udp:][HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT */
+static int parse_hostfwd(struct net_backend_opt *opt, char *val)
+{
+	char copy[128], *guest;
+	struct net_hostfwd *f = &opt->hostfwd[opt->nr_hostfwd];
+
+	if (opt->nr_hostfwd >= NET_MAX_HOSTFWD)
+		return set_error("--net: at most %d hostfwd options", NET_MAX_HOSTFWD);
+	snprintf(copy, sizeof(copy), "%s", val);
+	*f = (struct net_hostfwd){.host_addr = INADDR_LOOPBACK};
+	if (!strncmp(val, "tcp:", 4) || !strncmp(val, "udp:", 4)) {
+		f->udp = val[0] == 'u';
+		val += 4;
+	}
+	guest = strchr(val, '-');
+	if (guest)
+		*guest++ = '\0';
+	if (!guest || parse_addr_port(val, &f->host_addr, &f->host_port) < 0 ||
+	    parse_addr_port(guest, &f->guest_addr, &f->guest_port) < 0)
+		return set_error("--net: bad hostfwd '%s' (expected "
+				 "tcp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT)",
+				 copy);
+	opt->nr_hostfwd++;
+	return 0;
+}
+
+int net_user_parse_option(struct net_backend_opt *opt, const char *key, char *val)
+{
+	if (strcmp(key, "restrict") && strcmp(key, "hostfwd"))
+		return NET_OPT_NOT_MINE;
+	if (!val)
+		return suboption_needs_value("--net", key);
+	if (opt->kind != NET_USER)
+		return set_error("--net: option '%s' is for --net user only", key);
+	if (!strcmp(key, "restrict"))
+		return parse_on_off("--net", key, val, &opt->restrict_net);
+	return parse_hostfwd(opt, val);
 }

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
-#include "core/vm.h"
+#include "core/log.h"
 #include "devices/virtio/virtio.h"
 
 /* The status bits a driver may set; NEEDS_RESET is the device's own. */

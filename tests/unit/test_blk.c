@@ -87,7 +87,7 @@ static void make_image(uint64_t size, uint64_t filled)
 static struct virtio_blk *create(const char *p, bool ro, const char *serial, enum disk_io io,
 				 unsigned int index, unsigned int nr_queues)
 {
-	struct disk_opt opt = {.path = p, .ro = ro, .serial = serial, .io = io};
+	struct blk_opt opt = {.path = p, .ro = ro, .serial = serial, .io = io};
 
 	clear_error();
 	return virtio_blk_create(&opt, index, nr_queues, &mem);

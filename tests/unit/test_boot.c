@@ -41,7 +41,7 @@ static int dtb_size;
 static void boot_fixture_setup(void)
 {
 	const struct test_segment seg = {PT_LOAD, KERNEL_ADDR, 0x1000, 0x2000};
-	struct fdt_desc desc = {.ncpus = 1, .power_off = 1};
+	struct fdt_desc desc = {.ncpus = 1};
 
 	ck_assert_msg(guest_mem_alloc(&mem, 32 * MiB) == 0, "%s", last_error());
 	elf_image_build(&elf, KERNEL_ADDR, &seg, 1);

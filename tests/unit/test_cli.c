@@ -4,7 +4,9 @@
 
 #include "core/cli.h"
 #include "core/memory.h"
+#include "core/options.h"
 #include "core/util.h"
+#include "core/vcpu.h"
 #include "tests/unit/suites.h"
 
 static struct vmm_config cfg;
@@ -212,7 +214,7 @@ START_TEST(disk_path)
 	ck_assert(!cfg.disks[0].ro);
 	ck_assert_ptr_null(cfg.disks[0].serial);
 	ck_assert_int_eq(cfg.disks[0].io, DISK_IO_AUTO);
-	ck_assert_uint_eq(cfg.disks[0].poll_us, VMM_DISK_POLL_US_DEFAULT);
+	ck_assert_uint_eq(cfg.disks[0].poll_us, BLK_POLL_US_DEFAULT);
 }
 END_TEST
 
@@ -232,7 +234,7 @@ START_TEST(disk_all_options)
 	ck_assert(!cfg.disks[1].ro);
 	ck_assert_int_eq(cfg.disks[2].io, DISK_IO_AUTO);
 	ck_assert_str_eq(cfg.disks[2].serial, "x");
-	ck_assert_uint_eq(cfg.disks[0].poll_us, VMM_DISK_POLL_US_DEFAULT);
+	ck_assert_uint_eq(cfg.disks[0].poll_us, BLK_POLL_US_DEFAULT);
 	ck_assert_uint_eq(cfg.disks[1].poll_us, 0);
 	ck_assert_uint_eq(cfg.disks[2].poll_us, 1000);
 }

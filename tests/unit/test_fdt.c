@@ -152,11 +152,13 @@ START_TEST(ioapic_is_interrupt_parent)
 }
 END_TEST
 
+/* The platform device describes its own power-off register. */
 START_TEST(power_off_nodes)
 {
-	struct fdt_desc desc = {.ncpus = 1, .power_off = 1};
+	struct fdt_desc desc = {.ncpus = 1};
 	int syscon, off;
 
+	ck_assert_int_eq(fdt_add_device(&desc, platform_fdt_node, NULL), 0);
 	build(&desc);
 	syscon = by_compatible("syscon");
 	ck_assert_int_ge(syscon, 0);
@@ -176,7 +178,7 @@ END_TEST
 
 START_TEST(no_power_off_nodes)
 {
-	struct fdt_desc desc = {.ncpus = 1, .power_off = 0};
+	struct fdt_desc desc = {.ncpus = 1};
 
 	build(&desc);
 	ck_assert_int_eq(by_compatible("syscon"), -FDT_ERR_NOTFOUND);
@@ -192,13 +194,13 @@ struct recorded_dev {
 	uint32_t ioapic_seen;
 };
 
-static int add_virtio(void *fdt, void *opaque, uint32_t ioapic)
+static int add_virtio(void *fdt, void *opaque, struct fdt_ctx *ctx)
 {
 	struct recorded_dev *d = opaque;
 
 	d->calls++;
-	d->ioapic_seen = ioapic;
-	return virtio_mmio_fdt_node(fdt, &d->t, ioapic);
+	d->ioapic_seen = ctx->ioapic;
+	return virtio_mmio_fdt_node(fdt, &d->t, ctx);
 }
 
 START_TEST(device_callback)
@@ -224,11 +226,11 @@ START_TEST(device_callback)
 }
 END_TEST
 
-static int failing_node(void *fdt, void *opaque, uint32_t ioapic)
+static int failing_node(void *fdt, void *opaque, struct fdt_ctx *ctx)
 {
 	(void)fdt;
 	(void)opaque;
-	(void)ioapic;
+	(void)ctx;
 	return -FDT_ERR_BADVALUE;
 }
 
@@ -244,8 +246,11 @@ END_TEST
 
 START_TEST(buffer_too_small)
 {
-	struct fdt_desc desc = {.ncpus = 4, .power_off = 1};
-	int size = build(&desc);
+	struct fdt_desc desc = {.ncpus = 4};
+	int size;
+
+	ck_assert_int_eq(fdt_add_device(&desc, platform_fdt_node, NULL), 0);
+	size = build(&desc);
 
 	ck_assert_fails_with(fdt_build(&desc, blob, (size_t)size / 2), "cannot build device tree");
 	ck_assert_error("NOSPACE");

@@ -1337,7 +1337,7 @@ END_TEST
  */
 START_TEST(config_default_mac)
 {
-	struct net_opt opt = {.kind = NET_USER, .mtu = 4000};
+	struct net_opt opt = {.backend = {.kind = NET_USER, .mtu = 4000}};
 	uint8_t mac[6], want[6];
 	uint16_t mtu;
 

@@ -62,13 +62,13 @@ static void teardown(void)
 	be = NULL;
 }
 
-static struct net_opt user_opt(bool restrict_net)
+static struct net_backend_opt user_opt(bool restrict_net)
 {
-	return (struct net_opt){
-	    .kind = NET_USER, .mtu = VMM_DEFAULT_MTU, .restrict_net = restrict_net};
+	return (struct net_backend_opt){
+	    .kind = NET_USER, .mtu = NET_DEFAULT_MTU, .restrict_net = restrict_net};
 }
 
-static void open_be(const struct net_opt *opt)
+static void open_be(const struct net_backend_opt *opt)
 {
 	clear_error();
 	be = net_user_open(opt, guest_mac);
@@ -464,7 +464,7 @@ static int listening_socket(uint16_t *port)
  */
 static void open_hostfwd(bool restrict_net, uint32_t guest, uint16_t gport, uint16_t *port)
 {
-	struct net_opt opt = user_opt(restrict_net);
+	struct net_backend_opt opt = user_opt(restrict_net);
 
 	for (int tries = 0; tries < 10; tries++) {
 		close(bound_socket(SOCK_STREAM, 0, port));
@@ -495,7 +495,7 @@ static int connect_to(uint16_t port)
 
 START_TEST(backend_properties)
 {
-	struct net_opt opt = user_opt(false);
+	struct net_backend_opt opt = user_opt(false);
 
 	open_be(&opt);
 	ck_assert_str_eq(be->name, "user");
@@ -528,7 +528,7 @@ static bool match_dhcp_reply(const uint8_t *f, size_t len, const void *arg)
 /* _i 0: open network; 1: restricted, where slirp's own DHCP must still answer. */
 START_TEST(dhcp_offer)
 {
-	struct net_opt opt = user_opt(_i == 1);
+	struct net_backend_opt opt = user_opt(_i == 1);
 	struct xid_match m = {.xid = 0x5eed0000u + (uint32_t)_i};
 	uint8_t f[FRAME_MAX];
 	const uint8_t *udp, *bp, *o;
@@ -572,7 +572,7 @@ END_TEST
 /* The gateway answers ARP, and DHCP comes from that same MAC. */
 START_TEST(arp_gateway)
 {
-	struct net_opt opt = user_opt(false);
+	struct net_backend_opt opt = user_opt(false);
 	struct xid_match m = {.xid = 0xa4b0c0d0};
 	uint8_t gw[6], dns[6], f[FRAME_MAX];
 
@@ -680,7 +680,7 @@ END_TEST
 /* _i 0: tcp, 1: udp; the port is taken on the host, and the error names it. */
 START_TEST(hostfwd_port_in_use)
 {
-	struct net_opt opt = user_opt(false);
+	struct net_backend_opt opt = user_opt(false);
 	uint16_t port;
 	int fd = bound_socket(_i ? SOCK_DGRAM : SOCK_STREAM, 0, &port);
 	char want[128];
@@ -714,7 +714,7 @@ static bool match_rst(const uint8_t *f, size_t len, const void *arg)
  */
 START_TEST(guest_connect)
 {
-	struct net_opt opt = user_opt(_i == 1);
+	struct net_backend_opt opt = user_opt(_i == 1);
 	const uint16_t gport = 40000;
 	uint8_t f[FRAME_MAX], gw[6];
 	uint16_t port;
@@ -761,7 +761,7 @@ static int peek_number(const uint8_t **frame)
 /* Frames nobody takes stay queued, in order; peek shows the head until consume. */
 START_TEST(fifo_order)
 {
-	struct net_opt opt = user_opt(false);
+	struct net_backend_opt opt = user_opt(false);
 	const unsigned int nr = 200;
 	const uint8_t *a, *b;
 	uint8_t f[FRAME_MAX];
@@ -824,7 +824,7 @@ static void assert_logged_once(const char *log, const char *what)
  */
 START_TEST(fifo_overflow_logged)
 {
-	struct net_opt opt = user_opt(false);
+	struct net_backend_opt opt = user_opt(false);
 	const unsigned int nr = 3000;
 	unsigned int kept = 0;
 	char log[4096], want[128];
@@ -908,7 +908,7 @@ END_TEST
  */
 START_TEST(pollfd_rotation)
 {
-	struct net_opt opt = user_opt(false);
+	struct net_backend_opt opt = user_opt(false);
 	const unsigned int nr = 10, max = 4;
 	struct pollfd pfd[4];
 	int seen[64], nseen = 0, timeout;
@@ -953,7 +953,7 @@ END_TEST
 /* What the guest sends is hostile: short, long and truncated frames are refused or survived. */
 START_TEST(hostile_frames)
 {
-	struct net_opt opt = user_opt(false);
+	struct net_backend_opt opt = user_opt(false);
 	struct xid_match m = {.xid = 0x0badf00d};
 	static uint8_t big[NET_MAX_FRAME + 1];
 	uint8_t f[FRAME_MAX];
@@ -985,7 +985,7 @@ END_TEST
 
 START_TEST(bad_mtu)
 {
-	struct net_opt opt = user_opt(false);
+	struct net_backend_opt opt = user_opt(false);
 
 	opt.mtu = 65535;
 	clear_error();

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * vmm: boot a Linux kernel in a KVM virtual machine. This file wires the
- * pieces together: options, guest memory and the kernel, the VM and its
- * devices, the platform description, then the vCPUs and the console loop.
+ * vmm: boot a Linux kernel in a KVM virtual machine. This is the
+ * composition root, the one file that knows every part and that no part
+ * knows: it wires options, guest memory and the kernel, the VM and its
+ * devices, the platform description, then runs the vCPUs and the console.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,11 +30,21 @@
 #include "core/layout.h"
 #include "core/loader.h"
 #include "core/mptable.h"
+#include "core/log.h"
 #include "core/util.h"
+#include "core/vcpu.h"
 #include "core/vm.h"
 
 #define DEFAULT_CMDLINE	  "console=ttyS0 reboot=k panic=-1"
 #define DISK_ROOT_CMDLINE "root=/dev/vda rw"
+
+/* A virtio-mmio window and the device behind it, in command-line order. */
+struct virtio_slot {
+	struct virtio_mmio transport;
+	struct virtio_dev *vdev; /* NULL until created */
+	void *device;		 /* the device model's own handle, for @destroy */
+	void (*destroy)(void *device);
+};
 
 struct machine {
 	const struct vmm_config *cfg;
@@ -48,10 +59,8 @@ struct machine {
 	uint64_t initrd_addr;
 	int uart_space_efd;
 	struct virtio_mmio_host virtio_host;
-	struct virtio_mmio virtio[VIRTIO_MAX_DEVICES];
+	struct virtio_slot virtio[VIRTIO_MAX_DEVICES];
 	unsigned int nr_virtio;
-	struct virtio_blk *blk[VMM_MAX_DISKS];
-	struct virtio_net *net[VMM_MAX_NICS]; /* transports virtio[ndisks + i] */
 };
 
 static uint64_t ms_since(const struct timespec *t0)
@@ -135,23 +144,35 @@ static int create_devices(struct machine *m)
 
 /*
  * Give each virtio device its window and interrupt pin, and its device-tree
- * node. Done before the VM exists, so that --dump-dtb shows them too.
+ * node, in command-line order. Done before the VM exists, so that
+ * --dump-dtb shows them too.
  */
 static int place_virtio_devices(struct machine *m)
 {
-	unsigned int n = m->cfg->ndisks + m->cfg->nnets;
+	unsigned int n = m->cfg->ndevices;
 
 	if (n > VIRTIO_MAX_DEVICES)
 		return set_error("at most %d virtio devices (disks and network cards together)",
 				 VIRTIO_MAX_DEVICES);
 	for (unsigned int i = 0; i < n; i++) {
-		m->virtio[i].base = VIRTIO_MMIO_BASE + (uint64_t)i * VIRTIO_MMIO_STRIDE;
-		m->virtio[i].gsi = VIRTIO_GSI_BASE + i;
-		if (fdt_add_device(&m->fdt, virtio_mmio_fdt_node, &m->virtio[i]) < 0)
+		struct virtio_mmio *t = &m->virtio[i].transport;
+
+		t->base = VIRTIO_MMIO_BASE + (uint64_t)i * VIRTIO_MMIO_STRIDE;
+		t->gsi = VIRTIO_GSI_BASE + i;
+		if (fdt_add_device(&m->fdt, virtio_mmio_fdt_node, t) < 0)
 			return -1;
 	}
 	m->nr_virtio = n;
 	return 0;
+}
+
+/* The platform's own nodes first, then the virtio devices'. */
+static int describe_machine(struct machine *m)
+{
+	m->fdt.ncpus = m->cfg->cpus;
+	if (fdt_add_device(&m->fdt, platform_fdt_node, NULL) < 0)
+		return -1;
+	return place_virtio_devices(m);
 }
 
 /* Without --no-eventfd, notifies and interrupts bypass this process's vCPU threads. */
@@ -164,27 +185,53 @@ static void init_virtio_host(struct machine *m)
 	}
 }
 
-/* Disks first, then network cards: the order of their transports. */
-static int create_virtio_devices(struct machine *m)
+static void destroy_blk(void *blk)
+{
+	virtio_blk_destroy(blk);
+}
+
+static void destroy_net(void *net)
+{
+	virtio_net_destroy(net);
+}
+
+/* The device the user asked for in slot @s: its model, and how to end it. */
+static int create_device(struct machine *m, const struct vmm_device *d, struct virtio_slot *s)
 {
 	const struct vmm_config *cfg = m->cfg;
+	struct virtio_blk *blk;
+	struct virtio_net *net;
 
+	switch (d->kind) {
+	case VMM_DEVICE_DISK:
+		blk = virtio_blk_create(&cfg->disks[d->index], d->index, cfg->cpus, &m->vm.mem);
+		if (!blk)
+			return -1;
+		s->vdev = virtio_blk_dev(blk);
+		s->device = blk;
+		s->destroy = destroy_blk;
+		return 0;
+	case VMM_DEVICE_NET:
+		net = virtio_net_create(&cfg->nets[d->index], d->index, &m->vm.mem);
+		if (!net)
+			return -1;
+		s->vdev = virtio_net_dev(net);
+		s->device = net;
+		s->destroy = destroy_net;
+		return 0;
+	}
+	return set_error("unknown device kind %d", (int)d->kind);
+}
+
+static int create_virtio_devices(struct machine *m)
+{
 	init_virtio_host(m);
-	for (unsigned int i = 0; i < cfg->ndisks + cfg->nnets; i++) {
-		struct virtio_mmio *t = &m->virtio[i];
-		struct virtio_dev *vdev;
+	for (unsigned int i = 0; i < m->nr_virtio; i++) {
+		struct virtio_slot *s = &m->virtio[i];
+		struct virtio_mmio *t = &s->transport;
 
-		if (i < cfg->ndisks) {
-			m->blk[i] = virtio_blk_create(&cfg->disks[i], i, cfg->cpus, &m->vm.mem);
-			vdev = m->blk[i] ? virtio_blk_dev(m->blk[i]) : NULL;
-		} else {
-			unsigned int n = i - cfg->ndisks;
-
-			m->net[n] = virtio_net_create(&cfg->nets[n], n, &m->vm.mem);
-			vdev = m->net[n] ? virtio_net_dev(m->net[n]) : NULL;
-		}
-		if (!vdev ||
-		    virtio_mmio_attach(t, vdev, t->base, t->gsi, &m->virtio_host, &m->vm.mmio) < 0)
+		if (create_device(m, &m->cfg->devices[i], s) < 0 ||
+		    virtio_mmio_attach(t, s->vdev, t->base, t->gsi, &m->virtio_host, &m->vm.mmio) < 0)
 			return -1;
 	}
 	return 0;
@@ -193,21 +240,14 @@ static int create_virtio_devices(struct machine *m)
 /* After the vCPUs have stopped: no register access can race with this. */
 static void destroy_virtio_devices(struct machine *m)
 {
-	const struct vmm_config *cfg = m->cfg;
+	for (unsigned int i = 0; i < m->nr_virtio; i++) {
+		struct virtio_slot *s = &m->virtio[i];
 
-	for (unsigned int i = 0; i < cfg->ndisks; i++) {
-		if (!m->blk[i])
+		if (!s->vdev)
 			continue;
-		virtio_mmio_detach(&m->virtio[i]);
-		virtio_blk_destroy(m->blk[i]);
-		m->blk[i] = NULL;
-	}
-	for (unsigned int i = 0; i < cfg->nnets; i++) {
-		if (!m->net[i])
-			continue;
-		virtio_mmio_detach(&m->virtio[cfg->ndisks + i]);
-		virtio_net_destroy(m->net[i]);
-		m->net[i] = NULL;
+		virtio_mmio_detach(&s->transport);
+		s->destroy(s->device);
+		s->vdev = NULL;
 	}
 }
 
@@ -228,7 +268,7 @@ static int build_cmdline(const struct machine *m, char *cmdline, size_t size)
 	if (cfg->ndisks && !cfg->initrd && !cmdline_has_param(cfg->cmdline, "root"))
 		parts[n++] = DISK_ROOT_CMDLINE;
 	for (unsigned int i = 0; cfg->mptable && i < m->nr_virtio; i++) {
-		if (virtio_mmio_cmdline(&m->virtio[i], virtio[i], sizeof(virtio[i])) < 0)
+		if (virtio_mmio_cmdline(&m->virtio[i].transport, virtio[i], sizeof(virtio[i])) < 0)
 			return -1;
 		parts[n++] = virtio[i];
 	}
@@ -381,9 +421,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	m.cfg = &cfg;
-	m.fdt.ncpus = cfg.cpus;
-	m.fdt.power_off = 1;
-	if (place_virtio_devices(&m) < 0)
+	if (describe_machine(&m) < 0)
 		goto fail;
 	if (cfg.dump_dtb)
 		status = dump_dtb(&m.fdt, cfg.dump_dtb);
