@@ -9,7 +9,7 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 # Debian packages for building, testing and the guest (installed by `make deps`).
 DEBIAN_PACKAGES := make gcc libc6-dev pkg-config libfdt-dev device-tree-compiler check \
 	musl-tools busybox-static cpio linux-source-6.1 xz-utils flex bison bc libelf-dev \
-	libssl-dev util-linux liburing-dev e2fsprogs \
+	libssl-dev util-linux liburing-dev e2fsprogs patch \
 	libslirp-dev iproute2
 
 # Everything but the composition root (machine/main.c), which only ./vmm links.
@@ -28,7 +28,8 @@ VMM_OBJS  := $(VMM_SRCS:%.c=build/obj/%.o)
 ASAN_OBJS := $(VMM_SRCS:%.c=build/asan/%.o) $(UNIT_SRCS:%.c=build/asan/%.o)
 UNIT_BIN  := build/tests/unit-tests
 
-.PHONY: all check unit-test cli-test boot-test guest-kernel run deps deps-list clean format
+.PHONY: all check unit-test cli-test boot-test layers-test guest-kernel run deps deps-check \
+	deps-list clean format
 
 all: vmm
 
@@ -58,15 +59,25 @@ guest-kernel:
 deps-list:
 	@echo $(DEBIAN_PACKAGES)
 
+# The Debian packages of DEBIAN_PACKAGES that are not installed.
+MISSING_PACKAGES = $$(for p in $(DEBIAN_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
+	done)
+
 # Install the Debian packages that are missing (with sudo when not root).
 deps:
-	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
-		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
-	done); \
+	@missing=$(MISSING_PACKAGES); \
 	if [ -n "$$missing" ]; then \
 		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		echo "installing:" $$missing; \
 		$$sudo apt-get update -q && $$sudo apt-get install -y -q $$missing; \
+	fi
+
+# What check and run need first; they install nothing themselves.
+deps-check:
+	@missing=$(MISSING_PACKAGES); \
+	if [ -n "$$missing" ]; then \
+		echo "missing Debian packages:" $$missing "(make deps installs them)"; exit 1; \
 	fi
 
 unit-test: $(UNIT_BIN)
@@ -78,9 +89,16 @@ cli-test: vmm guest
 boot-test: vmm guest guest-kernel
 	tests/boot/boot-test.sh
 
-# Every test: unit tests under ASan/UBSan, the command-line cases, the test
-# guest's scenarios (and the same guest under QEMU, when installed), then boots.
-check: deps
+# README's layering, over the #include lines, and proof that the check bites.
+layers-test:
+	tests/layers/check-includes.sh
+	tests/layers/check-includes.sh --self-test
+
+# Every test: the layering, unit tests under ASan/UBSan, the command-line
+# cases, the test guest's scenarios (and the same guest under QEMU, when
+# installed), then boots.
+check: deps-check
+	$(MAKE) layers-test
 	$(MAKE) unit-test
 	$(MAKE) cli-test
 	$(MAKE) guest-test
@@ -91,14 +109,15 @@ check: deps
 # The main job: build everything, then boot the guest kernel with the test init
 # from the root disk (virtio-blk; the VMM adds root=/dev/vda rw). The guest
 # writes to the image and leaves it clean (remounted read-only) at the end.
-run: deps
+run: deps-check
 	$(MAKE) vmm guest guest-kernel
 	./vmm --kernel build/guest/vmlinux --disk build/guest/rootfs.img,serial=vmm-root \
 		--mem 128M --cmdline "quiet vmmtest.mem_mb=128 vmmtest.dt=1 vmmtest.cpus=1 \
 		vmmtest.root=vda vmmtest.serial=vda:vmm-root"
 
 format:
-	clang-format -i $(VMM_SRCS) machine/main.c $(UNIT_SRCS) $(wildcard core/*.h devices/*.h devices/*/*.h) \
+	clang-format -i $(VMM_SRCS) machine/main.c $(UNIT_SRCS) \
+		$(wildcard core/*.h devices/*.h devices/*/*.h) \
 		$(wildcard guest/testguest/*.c guest/testguest/*.h)
 
 clean:

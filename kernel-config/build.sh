@@ -21,7 +21,8 @@
 # done.  Build output goes to build/linux-build.log.
 #
 # Needs: linux-source-6.1, flex, bison, bc, libelf-dev, gcc, make, perl,
-# xz-utils, patch (installed with apt-get when missing and running as root).
+# xz-utils, patch (all in the Makefile's DEBIAN_PACKAGES: make deps installs
+# them; this script installs nothing).
 
 set -euo pipefail
 
@@ -86,19 +87,7 @@ for t in flex:flex bison:bison bc:bc gcc:gcc make:make perl:perl xz:xz-utils pat
 	command -v "${t%%:*}" >/dev/null || missing+=("${t#*:}")
 done
 [ -f /usr/include/gelf.h ] || missing+=(libelf-dev)
-if [ ${#missing[@]} -gt 0 ]; then
-	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-		echo "installing: ${missing[*]}"
-		export DEBIAN_FRONTEND=noninteractive
-		apt-get install -y -q "${missing[@]}" >"$log" 2>&1 ||
-			{ apt-get update -q >>"$log" 2>&1 &&
-				apt-get install -y -q "${missing[@]}" >>"$log" 2>&1; } ||
-			{ tail -n 20 "$log" >&2; die "could not install: ${missing[*]}"; }
-	else
-		die "missing packages: ${missing[*]} (apt-get install ${missing[*]})"
-	fi
-fi
-[ -f "$tarball" ] || die "$tarball not found after installing linux-source-6.1"
+[ ${#missing[@]} -eq 0 ] || die "missing packages: ${missing[*]} (make deps installs them)"
 
 # --- helpers -----------------------------------------------------------------
 # run DESCRIPTION CMD...: append output to the log, show its tail on failure.
