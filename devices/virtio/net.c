@@ -189,8 +189,19 @@ int net_rx_frame(struct virtio_net *net, const uint8_t *frame, size_t len)
 		return -2;
 	total = src[0].iov_len + src[1].iov_len;
 	while (done < total) {
-		int r = vq_pop(vq, c);
 		size_t put;
+		int r;
+
+		/*
+		 * A ring's worth of buffers and the frame still not in: a
+		 * driver re-posting while we merge could feed us chains for
+		 * ever, and used slots past the ring would overwrite ours.
+		 */
+		if (n == vq->size) {
+			vq_unpop(vq, n);
+			return -2;
+		}
+		r = vq_pop(vq, c);
 
 		if (r < 0)
 			return net_break(net, NET_RXQ, vq->broken_why);

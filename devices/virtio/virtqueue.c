@@ -64,6 +64,28 @@ static void *map_ring_area(const struct guest_mem *mem, const struct ring_area *
 	return hva;
 }
 
+/*
+ * The three areas may not share a byte: the device writes the used ring,
+ * and a used ring over the available ring would turn our own writes of
+ * flags and indices into "new" chains (a worker re-checking for work after
+ * each write would never stop).
+ */
+static int check_no_overlap(const struct ring_area *areas, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		for (unsigned int j = i + 1; j < n; j++) {
+			if (ranges_overlap(areas[i].gpa, areas[i].len, areas[j].gpa, areas[j].len))
+				return set_error("virtqueue %s at 0x%llx+0x%llx overlaps the %s "
+						 "at 0x%llx+0x%llx",
+						 areas[j].name, (unsigned long long)areas[j].gpa,
+						 (unsigned long long)areas[j].len, areas[i].name,
+						 (unsigned long long)areas[i].gpa,
+						 (unsigned long long)areas[i].len);
+		}
+	}
+	return 0;
+}
+
 static bool queue_size_valid(uint16_t size)
 {
 	return size >= 1 && size <= VQ_MAX_SIZE && (size & (size - 1)) == 0;
@@ -87,6 +109,8 @@ int vq_enable(struct virtqueue *vq, const struct guest_mem *mem, bool event_idx,
 		if (!hva[i])
 			return -1;
 	}
+	if (check_no_overlap(areas, ARRAY_SIZE(areas)) < 0)
+		return -1;
 	vq->mem = mem;
 	vq->event_idx = event_idx;
 	vq->indirect = indirect;
@@ -95,6 +119,7 @@ int vq_enable(struct virtqueue *vq, const struct guest_mem *mem, bool event_idx,
 	vq->used = hva[2];
 	/* A driver's new rings start at index 0 (2.7.6, 2.7.8). */
 	vq->last_avail = 0;
+	vq->avail_seen = 0;
 	vq->used_idx = 0;
 	vq->signalled_valid = false;
 	vq->ready = true;
@@ -205,13 +230,30 @@ static int walk_chain(struct virtqueue *vq, uint16_t head, struct vq_chain *chai
 }
 
 /* The head of the next available chain: 1, 0 when there is none, -1 if broken. */
+/*
+ * The driver's available index, remembered: a driver only ever adds to it
+ * (2.7.13), so once we have seen chains pending we must find them.
+ * Acquire: the ring entry and descriptors were written before idx.
+ */
+static uint16_t load_avail_idx(struct virtqueue *vq)
+{
+	vq->avail_seen = __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE);
+	return vq->avail_seen;
+}
+
 static int next_head(struct virtqueue *vq, uint16_t *head)
 {
-	/* Acquire: the ring entry and descriptors were written before idx. */
-	uint16_t avail_idx = __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE);
-	uint16_t pending = avail_idx - vq->last_avail;
+	uint16_t seen = vq->avail_seen - vq->last_avail;
+	uint16_t pending = load_avail_idx(vq) - vq->last_avail;
 	uint16_t slot = vq->last_avail & (vq->size - 1);
 
+	/*
+	 * Fewer pending than we saw before (vq_has_avail, vq_set_notify): the
+	 * index went back, so a caller that looked again because of it would
+	 * find nothing, and look again for ever.
+	 */
+	if (pending < seen)
+		return vq_break(vq, "available index went backwards");
 	if (pending == 0)
 		return 0;
 	if (pending > vq->size)
@@ -244,7 +286,7 @@ bool vq_has_avail(struct virtqueue *vq)
 {
 	if (!vq->ready || vq->broken)
 		return false;
-	return __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE) != vq->last_avail;
+	return load_avail_idx(vq) != vq->last_avail;
 }
 
 void vq_unpop(struct virtqueue *vq, uint16_t n)
@@ -315,8 +357,6 @@ bool vq_should_interrupt(struct virtqueue *vq)
 
 bool vq_set_notify(struct virtqueue *vq, bool enable)
 {
-	uint16_t avail_idx;
-
 	if (!vq->ready || vq->broken)
 		return false;
 	if (vq->event_idx) {
@@ -339,6 +379,5 @@ bool vq_set_notify(struct virtqueue *vq, bool enable)
 	 * notify, and we would not see its chain either.
 	 */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	avail_idx = __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE);
-	return avail_idx != vq->last_avail;
+	return load_avail_idx(vq) != vq->last_avail;
 }

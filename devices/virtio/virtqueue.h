@@ -8,8 +8,9 @@
  * QueueReady, through gpa_to_hva(); every buffer a descriptor names is
  * translated when its chain is popped. A ring state that no correct driver
  * can produce (an available index that ran ahead by more than the queue size,
- * a head or next index out of the table, a loop, a nested indirect table, a
- * zero-length or out-of-RAM buffer, a readable buffer after a writable one)
+ * or went back below one we had seen, a head or next index out of the
+ * table, a loop, a nested indirect table, a zero-length or out-of-RAM
+ * buffer, a readable buffer after a writable one)
  * marks the queue broken: vq_pop() returns -1 from then on and the device
  * must set DEVICE_NEEDS_RESET. The queue never reads or writes outside guest
  * RAM and never loops for longer than the queue size.
@@ -59,6 +60,7 @@ struct virtqueue {
 
 	/* Device state. */
 	uint16_t last_avail;	 /* next available entry to take */
+	uint16_t avail_seen;	 /* the driver's avail->idx when we last read it */
 	uint16_t used_idx;	 /* next used entry to fill (published by vq_push) */
 	uint16_t signalled_used; /* used_idx when the driver was last interrupted */
 	bool signalled_valid;	 /* signalled_used means something */
@@ -71,8 +73,9 @@ void vq_reset(struct virtqueue *vq, uint16_t max_size);
 
 /*
  * QueueReady = 1: check size (power of two, <= VQ_MAX_SIZE), alignment
- * (desc 16, avail 2, used 4) and that each ring lies wholly in guest RAM,
- * event words included, then map the rings and set @ready. Both indices
+ * (desc 16, avail 2, used 4), that each ring lies wholly in guest RAM,
+ * event words included, and that no two of them overlap, then map the
+ * rings and set @ready. Both indices
  * start at 0, as a driver's new rings do, and the next vq_should_interrupt()
  * says yes; a broken queue stays broken (only vq_reset() mends it). Returns
  * -1 with set_error() (queue not ready) when anything is wrong.
@@ -95,7 +98,11 @@ int vq_pop(struct virtqueue *vq, struct vq_chain *chain);
  */
 void vq_push(struct virtqueue *vq, uint16_t head, uint32_t len);
 
-/* Has the driver posted a chain vq_pop() has not taken? False when not ready or broken. */
+/*
+ * Has the driver posted a chain vq_pop() has not taken? False when not
+ * ready or broken. When true, the next vq_pop() returns a chain or -1,
+ * never 0: a caller that looks again because of it always moves on.
+ */
 bool vq_has_avail(struct virtqueue *vq);
 
 /*
@@ -127,7 +134,8 @@ bool vq_should_interrupt(struct virtqueue *vq);
  * without, it sets or clears VRING_USED_F_NO_NOTIFY. Returns true when, after
  * enabling, the driver has already posted more (the caller must then process
  * again instead of sleeping: the notification it asked for may have been
- * skipped); false after disabling, or on a queue not ready or broken.
+ * skipped; as after vq_has_avail(), that vq_pop() returns a chain or -1);
+ * false after disabling, or on a queue not ready or broken.
  */
 bool vq_set_notify(struct virtqueue *vq, bool enable);
 

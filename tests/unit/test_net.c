@@ -578,6 +578,41 @@ START_TEST(rx_mrg_bigger_than_ring)
 }
 END_TEST
 
+/*
+ * A driver that re-posts while a frame is merged: every chain but the first
+ * is a header-sized buffer over avail->idx and the start of the ring, and
+ * the frame's bytes copied there raise the index by one each time (and name
+ * that chain again), so there is always one more. The device takes at most
+ * a ring's worth for one frame (used slots past the ring would overwrite
+ * its own), gives them back and drops the frame.
+ */
+START_TEST(rx_mrg_capped_at_ring_size)
+{
+	const uint16_t w = VRING_DESC_F_WRITE;
+	uint16_t frame[12][HDR / 2];
+	struct virtqueue *vq;
+
+	start_direct(FAKE_USER, F_V1 | F_MRG, 8, 8);
+	vq = &net->vdev.vqs[NET_RXQ];
+	rxd.desc[0] = (struct vring_desc){rx_alloc(HDR), HDR, w | VRING_DESC_F_NEXT, 1};
+	rxd.desc[1] = (struct vring_desc){RX_AVAIL + 2, HDR, w, 0};
+	rxd.desc[2] = (struct vring_desc){RX_AVAIL + 2, HDR, w, 0};
+	for (unsigned int i = 1; i < 8; i++)
+		rxd.avail->ring[i] = 2;
+	rxd.avail->ring[0] = 0;
+	__atomic_store_n(&rxd.avail->idx, 1, __ATOMIC_RELEASE);
+	/* Chain k gets frame[k]: the index k + 2, then ring entries naming chain 2. */
+	for (unsigned int k = 0; k < ARRAY_SIZE(frame); k++) {
+		frame[k][0] = htole16((uint16_t)(k + 2));
+		for (unsigned int i = 1; i < HDR / 2; i++)
+			frame[k][i] = htole16(2);
+	}
+	ck_assert_int_eq(net_rx_frame(net, (const uint8_t *)frame, sizeof(frame)), -2);
+	ck_assert_uint_eq(vring_used_idx(&rxd), 0);
+	ck_assert_uint_eq(vq->last_avail, 0);
+}
+END_TEST
+
 /* Without MRG_RXBUF: one chain per frame, over all its buffers, num_buffers 1. */
 START_TEST(rx_single_chain_per_frame)
 {
@@ -1182,6 +1217,32 @@ START_TEST(tx_broken_ring_needs_reset)
 }
 END_TEST
 
+/*
+ * The used ring 2 bytes after the available ring (vq_enable() refuses it;
+ * mapped here by hand, as the fuzzer found it before that check): our
+ * writes of used->flags land on avail->idx. Each "notifies back on, did the
+ * driver post meanwhile?" read the write we had just made as a new chain,
+ * and the transmit path looped for ever at 100% of a CPU. It must end, the
+ * device needing a reset.
+ */
+START_TEST(tx_used_over_avail_ends)
+{
+	static uint8_t pkt[HDR + 60];
+	const uint32_t cuts[] = {HDR, 60};
+	struct virtqueue *vq;
+
+	start_direct(FAKE_TAP, F_V1, 8, 8);
+	/* The available ring at 2 mod 4, so that a used ring 2 bytes on is aligned. */
+	enable_queue(NET_TXQ, &txd, TX_DESC, TX_AVAIL + 2, TX_USED, 8, false);
+	vq = &net->vdev.vqs[NET_TXQ];
+	post_tx(pkt, tx_packet(pkt, &tx_csum_hdr, 60, 9), cuts, 2);
+	vq->used = (struct vring_used *)((uint8_t *)vq->avail + 2);
+	net_tx_process(net);
+	ck_assert(needs_reset());
+	ck_assert(vq->broken);
+}
+END_TEST
+
 /* With EVENT_IDX the transmit interrupt honours used_event too. */
 START_TEST(tx_event_idx)
 {
@@ -1501,6 +1562,7 @@ Suite *net_suite(void)
 	tcase_add_test(rx, rx_no_buffers_then_delivered);
 	tcase_add_test(rx, rx_mrg_needs_more_than_posted);
 	tcase_add_test(rx, rx_mrg_bigger_than_ring);
+	tcase_add_test(rx, rx_mrg_capped_at_ring_size);
 	tcase_add_test(rx, rx_single_chain_per_frame);
 	tcase_add_test(rx, rx_frame_larger_than_chain);
 	tcase_add_test(rx, rx_header_split_across_buffers);
@@ -1526,6 +1588,7 @@ Suite *net_suite(void)
 	tcase_add_test(tx, tx_send_again);
 	tcase_add_test(tx, tx_send_failed);
 	tcase_add_test(tx, tx_broken_ring_needs_reset);
+	tcase_add_test(tx, tx_used_over_avail_ends);
 	tcase_add_test(tx, tx_event_idx);
 	suite_add_tcase(s, tx);
 

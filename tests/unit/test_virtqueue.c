@@ -264,7 +264,10 @@ START_TEST(enable_refuses_rings_outside_ram)
 	const uint64_t avail_end = MEM_SIZE - (6 + 2 * 256);
 	const uint64_t used_end = ALIGN_DOWN(MEM_SIZE - (6 + 8 * 256), 4);
 
-	ck_assert_int_eq(enable_at(256, desc_end, avail_end, used_end), 0);
+	/* One at a time: at the end of RAM together they would overlap. */
+	ck_assert_int_eq(enable_at(256, desc_end, AVAIL_GPA, USED_GPA), 0);
+	ck_assert_int_eq(enable_at(256, DESC_GPA, avail_end, USED_GPA), 0);
+	ck_assert_int_eq(enable_at(256, DESC_GPA, AVAIL_GPA, used_end), 0);
 	assert_enable_fails(256, desc_end + 16, AVAIL_GPA, USED_GPA, "not in guest RAM");
 	assert_enable_fails(256, DESC_GPA, avail_end + 2, USED_GPA, "not in guest RAM");
 	assert_enable_fails(256, DESC_GPA, AVAIL_GPA, used_end + 4, "not in guest RAM");
@@ -278,6 +281,31 @@ START_TEST(enable_refuses_address_overflow)
 	assert_enable_fails(16, UINT64_MAX & ~15ULL, AVAIL_GPA, USED_GPA, "not in guest RAM");
 	assert_enable_fails(16, DESC_GPA, UINT64_MAX - 1, USED_GPA, "not in guest RAM");
 	assert_enable_fails(16, DESC_GPA, AVAIL_GPA, UINT64_MAX - 3, "not in guest RAM");
+}
+END_TEST
+
+/*
+ * No two ring areas may share a byte, event words included: a used ring
+ * over the available ring would make the device's own writes look like new
+ * chains. Areas that touch are fine.
+ */
+START_TEST(enable_refuses_overlapping_rings)
+{
+	const uint64_t avail_len = 6 + 2 * 8, used_len = 6 + 8 * 8;
+
+	/* The used ring 2 bytes after the available ring: its flags on avail->idx. */
+	assert_enable_fails(8, DESC_GPA, AVAIL_GPA + 2, AVAIL_GPA + 4,
+			    "overlaps the available ring");
+	assert_enable_fails(8, DESC_GPA, AVAIL_GPA, AVAIL_GPA + avail_len - 2,
+			    "overlaps the available ring");
+	assert_enable_fails(8, DESC_GPA, DESC_GPA + 16 * 8 - 2, USED_GPA,
+			    "overlaps the descriptor table");
+	assert_enable_fails(8, ALIGN_DOWN(USED_GPA + used_len - 1, 16), AVAIL_GPA, USED_GPA,
+			    "overlaps");
+	assert_enable_fails(8, DESC_GPA, DESC_GPA, DESC_GPA, "overlaps");
+	ck_assert_int_eq(
+	    enable_at(8, DESC_GPA, DESC_GPA + 16 * 8, ALIGN_UP(DESC_GPA + 16 * 8 + avail_len, 4)),
+	    0);
 }
 END_TEST
 
@@ -892,6 +920,26 @@ static void post_avail_ran_ahead(void)
 	__atomic_store_n(&drv.avail->idx, 5, __ATOMIC_RELEASE);
 }
 
+/*
+ * The device saw two chains (vq_has_avail(), or vq_set_notify() before it
+ * sleeps), then the index went back: a caller told to look again must not
+ * find nothing, or it would look again for ever.
+ */
+static void post_avail_back_after_has_avail(void)
+{
+	drv_post(&good, 1);
+	drv_post(&good, 1);
+	ck_assert(vq_has_avail(&vq));
+	__atomic_store_n(&drv.avail->idx, 1, __ATOMIC_RELEASE);
+}
+
+static void post_avail_back_after_notify(void)
+{
+	drv_post(&good, 1);
+	ck_assert(vq_set_notify(&vq, true));
+	__atomic_store_n(&drv.avail->idx, 0, __ATOMIC_RELEASE);
+}
+
 static void post_avail_ran_far_ahead(void)
 {
 	__atomic_store_n(&drv.avail->idx, 0x8000, __ATOMIC_RELEASE);
@@ -979,6 +1027,8 @@ static const struct hostile_case {
     {post_head_out_of_table, "head out of the descriptor table"},
     {post_avail_ran_ahead, "ran more than the queue size ahead"},
     {post_avail_ran_far_ahead, "ran more than the queue size ahead"},
+    {post_avail_back_after_has_avail, "available index went backwards"},
+    {post_avail_back_after_notify, "available index went backwards"},
     {post_zero_length, "zero-length"},
     {post_indirect_zero_length, "zero-length"},
     {post_buffer_past_ram, "buffer outside guest RAM"},
@@ -1112,7 +1162,7 @@ static void fuzz_one_queue(struct fuzz_stats *stats)
 
 	start_queue(size, fuzz_below(2), fuzz_below(4) != 0);
 	/* As if the queue had run for a while: the wrap gets its share. */
-	vq.last_avail = vq.used_idx = (uint16_t)fuzz_u64();
+	vq.last_avail = vq.used_idx = vq.avail_seen = (uint16_t)fuzz_u64();
 	fuzz_fill(drv.desc, size, size);
 	fuzz_fill((struct vring_desc *)guest_ptr(TABLES_GPA) + fuzz_below(FUZZ_TABLE_DESCS - 8), 8,
 		  size);
@@ -1168,6 +1218,7 @@ Suite *virtqueue_suite(void)
 	tcase_add_test(enable, enable_refuses_misaligned_rings);
 	tcase_add_test(enable, enable_refuses_rings_outside_ram);
 	tcase_add_test(enable, enable_refuses_address_overflow);
+	tcase_add_test(enable, enable_refuses_overlapping_rings);
 	tcase_add_test(enable, enable_starts_at_index_zero);
 	tcase_add_test(enable, reset_forgets_queue);
 	suite_add_tcase(s, enable);
