@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/files.h"
 #include "core/layout.h"
 #include "core/loader.h"
 #include "core/util.h"
@@ -18,16 +19,14 @@
 int file_map(const char *path, const char *what, struct file_buf *fb)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open_file_checked(path, O_RDONLY, false, &st);
 
 	fb->data = NULL;
 	fb->size = 0;
-	if (fd < 0)
+	if (fd == -1)
 		return set_error("cannot open %s '%s': %s", what, path, strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
+	if (fd < 0)
 		return set_error("%s '%s' is not a regular file", what, path);
-	}
 	if (st.st_size == 0) {
 		close(fd);
 		return set_error("%s '%s' is empty", what, path);

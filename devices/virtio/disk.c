@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/files.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "devices/virtio/disk.h"
@@ -87,12 +88,21 @@ static int check_image(struct disk *disk, const char *path)
 
 int disk_open(struct disk *disk, const char *path, bool ro, const char *name)
 {
+	struct stat st;
+
 	memset(disk, 0, sizeof(*disk));
 	snprintf(disk->name, sizeof(disk->name), "%s", name);
 	disk->ro = ro;
-	disk->fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (disk->fd < 0)
+	disk->fd = open_file_checked(path, ro ? O_RDONLY : O_RDWR, true, &st);
+	if (disk->fd == -1)
 		return open_error(path, ro);
+	if (disk->fd < 0) {
+		disk->fd = -1;
+		return set_error(S_ISDIR(st.st_mode)
+				     ? "disk '%s' is a directory"
+				     : "disk '%s' is not a regular file or a block device",
+				 path);
+	}
 	if (check_image(disk, path) < 0 || lock_image(disk->fd, path, ro) < 0) {
 		disk_close(disk);
 		return -1;

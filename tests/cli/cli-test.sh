@@ -83,6 +83,7 @@ make_bzimage "$work/old.bzImage" '\x05\x02' '\x01\x00'
 make_bzimage "$work/no64.bzImage" '\x0f\x02' '\x00\x00'
 head -c 100 "$work/tiny.elf" >"$work/truncated.elf"
 : >"$work/empty"
+mkfifo "$work/fifo"
 echo "hello" >"$work/text"
 head -c $((40 << 20)) /dev/zero >"$work/big.initrd"
 for i in 0 1 2 3 4 5 6 7 8; do truncate -s 1M "$work/disk$i.img"; done
@@ -95,6 +96,12 @@ expect_error "no kernel" "no kernel given" $VMM --mem 64M
 expect_error "missing kernel" "cannot open kernel '$work/nope'" $VMM --kernel "$work/nope"
 expect_error "kernel is a directory" "not a regular file" $VMM --kernel "$work"
 expect_error "empty kernel" "is empty" $VMM --kernel "$work/empty"
+# A FIFO used to block open() for ever (the timeout turns that into a failure).
+expect_error "kernel is a FIFO" "kernel '$work/fifo' is not a regular file" \
+	timeout 10 $VMM --kernel "$work/fifo"
+expect_error "kernel is a character device" "not a regular file" $VMM --kernel /dev/zero
+expect_error "initrd is a FIFO" "initrd '$work/fifo' is not a regular file" \
+	timeout 10 $VMM --kernel "$work/tiny.elf" --initrd "$work/fifo"
 expect_error "not a kernel" "not a Linux kernel" $VMM --kernel "$work/text"
 expect_error "truncated ELF" "truncated" $VMM --kernel "$work/truncated.elf"
 expect_error "old bzImage" "too old" $VMM --kernel "$work/old.bzImage"
@@ -119,6 +126,12 @@ expect_error "too many disks" "at most 8 disks" $VMM --kernel "$work/tiny.elf" \
 expect_error "missing disk" "disk '$work/nope'" $VMM --kernel "$work/tiny.elf" --disk "$work/nope"
 expect_error "disk is a directory" "is a directory" $VMM --kernel "$work/tiny.elf" --disk "$work"
 expect_error "empty disk" "is empty" $VMM --kernel "$work/tiny.elf" --disk "$work/empty"
+expect_error "read-only disk is a FIFO" "not a regular file or a block device" \
+	timeout 10 $VMM --kernel "$work/tiny.elf" --disk "$work/fifo,ro"
+expect_error "disk is a FIFO" "not a regular file or a block device" \
+	timeout 10 $VMM --kernel "$work/tiny.elf" --disk "$work/fifo"
+expect_error "disk is a character device" "'/dev/null' is not a regular file or a block device" \
+	$VMM --kernel "$work/tiny.elf" --disk /dev/null
 expect_error "disk given twice" "is locked" \
 	$VMM --kernel "$work/tiny.elf" --disk "$work/disk0.img" --disk "$work/disk0.img"
 expect_error "bad net type" "unknown type 'vde'" $VMM --kernel "$work/tiny.elf" --net vde

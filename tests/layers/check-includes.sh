@@ -7,7 +7,7 @@
 #   devices/        the device models, their transports and backends: from core/
 #                   only the leaf headers below, never the CLI, the VM or the root
 #   core leaves     util.h error.h log.h options.h memory.h layout.h fdt.h
-#                   console.h: include no device and no other part of core
+#                   console.h files.h: include no device and no other part of core
 #
 # Within devices/: the virtio device models and the virtio core never know
 # their transport (no devices/virtio/ file includes devices/mmio/), the disk
@@ -20,7 +20,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 
 CORE_LEAVES="core/util.h core/error.h core/log.h core/options.h core/memory.h core/layout.h
-	core/fdt.h core/console.h"
+	core/fdt.h core/console.h core/files.h"
 
 # "FILE INCLUDED" for every quoted include of our own under DIR.
 includes() {
