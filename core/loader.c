@@ -167,10 +167,17 @@ static Elf64_Phdr elf_phdr(const uint8_t *img, const Elf64_Ehdr *eh, unsigned in
 	return ph;
 }
 
-/* Check every PT_LOAD segment, their overlaps and the entry before writing anything. */
+/*
+ * Check every PT_LOAD segment, their overlaps and the entry before writing
+ * anything. A kernel has a handful of loadable segments; more than
+ * ELF_MAX_LOADS is refused before the pairwise overlap check, which would
+ * otherwise be quadratic in a hostile file's 65535 program headers.
+ */
 static int elf_check_segments(const uint8_t *img, size_t size, const Elf64_Ehdr *eh,
 			      const struct guest_mem *mem)
 {
+	Elf64_Phdr loads[ELF_MAX_LOADS];
+	unsigned int n = 0;
 	bool entry_loaded = false;
 
 	for (unsigned int i = 0; i < eh->e_phnum; i++) {
@@ -178,19 +185,21 @@ static int elf_check_segments(const uint8_t *img, size_t size, const Elf64_Ehdr 
 
 		if (ph.p_type != PT_LOAD)
 			continue;
+		if (n == ELF_MAX_LOADS)
+			return set_error("ELF kernel has more than %d loadable segments",
+					 ELF_MAX_LOADS);
 		if (elf_check_segment(&ph, size, mem) < 0)
 			return -1;
-		for (unsigned int j = i + 1; j < eh->e_phnum; j++) {
-			Elf64_Phdr other = elf_phdr(img, eh, j);
-
-			if (other.p_type == PT_LOAD &&
-			    ranges_overlap(ph.p_paddr, ph.p_memsz, other.p_paddr, other.p_memsz))
+		for (unsigned int j = 0; j < n; j++) {
+			if (ranges_overlap(loads[j].p_paddr, loads[j].p_memsz, ph.p_paddr,
+					   ph.p_memsz))
 				return set_error("ELF segments at 0x%llx and 0x%llx overlap",
-						 (unsigned long long)ph.p_paddr,
-						 (unsigned long long)other.p_paddr);
+						 (unsigned long long)loads[j].p_paddr,
+						 (unsigned long long)ph.p_paddr);
 		}
 		if (eh->e_entry >= ph.p_paddr && eh->e_entry - ph.p_paddr < ph.p_memsz)
 			entry_loaded = true;
+		loads[n++] = ph;
 	}
 	if (!entry_loaded)
 		return set_error("ELF entry point 0x%llx is outside every loaded segment",

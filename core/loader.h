@@ -18,6 +18,8 @@
 #define BZIMAGE_MIN_VERSION 0x20c /* 64-bit entry point and xloadflags */
 #define ELF_INITRD_ADDR_MAX 0x7fffffffU
 #define ELF_CMDLINE_SIZE    2048U
+/* Loadable segments an ELF kernel may have (vmlinux has a handful). */
+#define ELF_MAX_LOADS 32
 
 struct kernel_image {
 	bool is_bzimage;

@@ -374,6 +374,51 @@ START_TEST(elf_overlapping_segments)
 }
 END_TEST
 
+/*
+ * @n PT_LOAD headers, each a page of zeroes one page apart from SEG0_ADDR,
+ * in a file of their own (more than a test_image holds).
+ */
+static uint8_t *elf_with_loads(unsigned int n, size_t *size)
+{
+	Elf64_Ehdr eh;
+	uint8_t *file;
+
+	build_two_segs(SEG0_ADDR);
+	eh = *elf_image_ehdr(&img);
+	eh.e_phoff = sizeof(eh);
+	eh.e_phnum = (uint16_t)n;
+	*size = sizeof(eh) + (size_t)n * sizeof(Elf64_Phdr);
+	file = calloc(1, *size);
+	ck_assert_ptr_nonnull(file);
+	memcpy(file, &eh, sizeof(eh));
+	for (unsigned int i = 0; i < n; i++) {
+		Elf64_Phdr ph = {.p_type = PT_LOAD,
+				 .p_paddr = SEG0_ADDR + (uint64_t)i * 0x1000,
+				 .p_memsz = 0x1000};
+
+		memcpy(file + sizeof(eh) + i * sizeof(ph), &ph, sizeof(ph));
+	}
+	return file;
+}
+
+/* A kernel's handful of segments load; a file of thousands is refused at once. */
+START_TEST(elf_too_many_segments)
+{
+	size_t size;
+	uint8_t *file = elf_with_loads(ELF_MAX_LOADS, &size);
+
+	clear_error();
+	ck_assert_msg(elf_load(file, size, &mem, &k) == 0, "%s", last_error());
+	free(file);
+	file = elf_with_loads(ELF_MAX_LOADS + 1, &size);
+	ck_assert_fails_with(elf_load(file, size, &mem, &k), "more than 32 loadable segments");
+	free(file);
+	file = elf_with_loads(65535, &size);
+	ck_assert_fails_with(elf_load(file, size, &mem, &k), "more than 32 loadable segments");
+	free(file);
+}
+END_TEST
+
 START_TEST(elf_segment_outside_ram)
 {
 	build_two_segs(SEG0_ADDR);
@@ -643,6 +688,7 @@ Suite *loader_suite(void)
 	tcase_add_test(elf, elf_segment_data_past_end);
 	tcase_add_test(elf, elf_filesz_above_memsz);
 	tcase_add_test(elf, elf_overlapping_segments);
+	tcase_add_test(elf, elf_too_many_segments);
 	tcase_add_test(elf, elf_segment_outside_ram);
 	tcase_add_test(elf, elf_segment_in_hole);
 	tcase_add_test(elf, elf_segment_below_1m);
