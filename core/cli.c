@@ -58,6 +58,7 @@ enum opt_id {
 	OPT_INITRD,
 	OPT_CMDLINE,
 	OPT_MEM,
+	OPT_MEM_OVERCOMMIT,
 	OPT_CPUS,
 	OPT_DISK,
 	OPT_NET,
@@ -73,12 +74,19 @@ static const struct {
 	enum opt_id id;
 	bool has_arg;
 } options[] = {
-    {"kernel", OPT_KERNEL, true},    {"initrd", OPT_INITRD, true},
-    {"cmdline", OPT_CMDLINE, true},  {"mem", OPT_MEM, true},
-    {"cpus", OPT_CPUS, true},	     {"disk", OPT_DISK, true},
-    {"net", OPT_NET, true},	     {"dump-dtb", OPT_DUMP_DTB, true},
-    {"mptable", OPT_MPTABLE, false}, {"no-eventfd", OPT_NO_EVENTFD, false},
-    {"help", OPT_HELP, false},	     {"version", OPT_VERSION, false},
+    {"kernel", OPT_KERNEL, true},
+    {"initrd", OPT_INITRD, true},
+    {"cmdline", OPT_CMDLINE, true},
+    {"mem", OPT_MEM, true},
+    {"cpus", OPT_CPUS, true},
+    {"disk", OPT_DISK, true},
+    {"net", OPT_NET, true},
+    {"dump-dtb", OPT_DUMP_DTB, true},
+    {"mptable", OPT_MPTABLE, false},
+    {"no-eventfd", OPT_NO_EVENTFD, false},
+    {"mem-overcommit", OPT_MEM_OVERCOMMIT, false},
+    {"help", OPT_HELP, false},
+    {"version", OPT_VERSION, false},
 };
 
 static int apply_option(struct vmm_config *cfg, enum opt_id id, const char *val)
@@ -89,6 +97,7 @@ static int apply_option(struct vmm_config *cfg, enum opt_id id, const char *val)
 	case OPT_CMDLINE: cfg->cmdline = val; return 0;
 	case OPT_DUMP_DTB: cfg->dump_dtb = val; return 0;
 	case OPT_MPTABLE: cfg->mptable = true; return 0;
+	case OPT_MEM_OVERCOMMIT: cfg->mem_overcommit = true; return 0;
 	case OPT_NO_EVENTFD: cfg->no_eventfd = true; return 0;
 	case OPT_HELP: cfg->help = true; return 0;
 	case OPT_VERSION: cfg->version = true; return 0;
@@ -155,6 +164,7 @@ void cli_usage(const char *prog)
 	       "  --initrd PATH       initial ramdisk\n"
 	       "  --cmdline STR       kernel command line (appended to the defaults)\n"
 	       "  --mem SIZE          guest RAM, with K/M/G suffix (default 256M)\n"
+	       "  --mem-overcommit    allow --mem beyond the host's RAM and swap\n"
 	       "  --cpus N            number of vCPUs, 1 to %d (default 1)\n"
 	       "  --disk PATH[,ro][,serial=STR][,io=auto|uring|sync][,poll=US]\n"
 	       "                      virtio-blk disk on a raw image (up to %d): ro read-only,\n"

@@ -32,6 +32,7 @@ struct vmm_config {
 	const char *cmdline;
 	const char *dump_dtb;
 	uint64_t mem;
+	bool mem_overcommit; /* map --mem even beyond the host's RAM and swap */
 	unsigned int cpus;
 	bool mptable;
 	bool no_eventfd; /* virtio notifies and interrupts through VM exits */

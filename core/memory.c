@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/sysinfo.h>
 
 #include "core/error.h"
 #include "core/layout.h"
@@ -94,4 +95,19 @@ int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *src, 
 				 (unsigned long long)gpa, (unsigned long long)len);
 	memcpy(dst, src, len);
 	return 0;
+}
+
+int guest_mem_fits_host(uint64_t size)
+{
+	struct sysinfo si;
+	uint64_t host;
+
+	if (sysinfo(&si) < 0)
+		return 0; /* nothing to compare with: let the mapping decide */
+	host = ((uint64_t)si.totalram + si.totalswap) * si.mem_unit;
+	if (size <= host)
+		return 0;
+	return set_error("--mem: %llu MiB is more than this host's RAM and swap (%llu MiB); "
+			 "--mem-overcommit maps it anyway",
+			 (unsigned long long)(size >> 20), (unsigned long long)(host >> 20));
 }

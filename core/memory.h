@@ -27,6 +27,13 @@ struct guest_mem {
 
 int guest_mem_layout(struct guest_mem *mem, uint64_t size);
 int guest_mem_alloc(struct guest_mem *mem, uint64_t size);
+/*
+ * RAM of @size fits in what the host has (RAM plus swap): 0, or -1 with
+ * set_error() saying how much it has. Guest RAM is mapped MAP_NORESERVE, so
+ * a guest bigger than the host would start, and only die (or take the
+ * host's OOM killer along) when it touches what is not there.
+ */
+int guest_mem_fits_host(uint64_t size);
 void guest_mem_free(struct guest_mem *mem);
 void *gpa_to_hva(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
 uint64_t guest_mem_low_end(const struct guest_mem *mem);

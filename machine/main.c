@@ -118,6 +118,8 @@ static int load_images(struct machine *m)
 		return -1;
 	if (cfg->initrd && file_map(cfg->initrd, "initrd", &m->initrd) < 0)
 		return -1;
+	if (!cfg->mem_overcommit && guest_mem_fits_host(cfg->mem) < 0)
+		return -1;
 	if (guest_mem_alloc(&m->vm.mem, cfg->mem) < 0)
 		return -1;
 	if (kernel_load(m->kernel.data, m->kernel.size, &m->vm.mem, &m->image) < 0)
@@ -231,7 +233,8 @@ static int create_virtio_devices(struct machine *m)
 		struct virtio_mmio *t = &s->transport;
 
 		if (create_device(m, &m->cfg->devices[i], s) < 0 ||
-		    virtio_mmio_attach(t, s->vdev, t->base, t->gsi, &m->virtio_host, &m->vm.mmio) < 0)
+		    virtio_mmio_attach(t, s->vdev, t->base, t->gsi, &m->virtio_host, &m->vm.mmio) <
+			0)
 			return -1;
 	}
 	return 0;

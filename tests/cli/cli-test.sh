@@ -111,6 +111,8 @@ expect_error "missing initrd" "cannot open initrd" $VMM --kernel "$work/tiny.elf
 expect_error "initrd too big" "does not fit" $VMM --kernel "$work/tiny.elf" --initrd "$work/big.initrd" --mem 32M
 expect_error "bad memory size" "bad size '12Q'" $VMM --kernel "$work/tiny.elf" --mem 12Q
 expect_error "memory too small" "out of range" $VMM --kernel "$work/tiny.elf" --mem 8M
+expect_error "memory beyond the host" "more than this host's RAM and swap" \
+	$VMM --kernel "$work/tiny.elf" --mem 1T
 expect_error "memory not page multiple" "multiple of 4 KiB" $VMM --kernel "$work/tiny.elf" --mem 20001K
 expect_error "zero cpus" "bad count '0'" $VMM --kernel "$work/tiny.elf" --cpus 0
 expect_error "too many cpus" "bad count '33'" $VMM --kernel "$work/tiny.elf" --cpus 33
@@ -175,11 +177,13 @@ fi
 
 # The tiny guest: console output, boot marker and test-exit status, on both
 # platform descriptions, with the most (idle) application processors, and
-# with RAM split around the MMIO hole, and with the most virtio disks (with
+# with RAM split around the MMIO hole, with more RAM than the host has (the
+# guest touches little of it), and with the most virtio disks (with
 # and without KVM's eventfd fast paths; the guest does not touch them).
 disks=$(printf -- "--disk $work/disk%d.img " 0 1 2 3 4 5 6 7)
 nets="--net user --net user,restrict=on,mac=02:00:00:00:00:01"
-for opts in "" "--mptable" "--cpus 32" "--mptable --cpus 32" "--mem 6G" "--cpus 32 $disks" \
+for opts in "" "--mptable" "--cpus 32" "--mptable --cpus 32" "--mem 6G" "--mem 64G --mem-overcommit" \
+	"--cpus 32 $disks" \
 	"--mptable --no-eventfd $disks" "$nets" "--mptable --no-eventfd $nets"; do
 	name="tiny guest ${opts:-default}"
 	name=${name//--disk $work\/disk?.img /+disk }
