@@ -8,9 +8,30 @@
 #define VMM_LOG_H
 
 #include <pthread.h>
+#include <stdatomic.h>
+
+/* Lines of one guest-triggered kind that reach stderr before they are only counted. */
+#define LOG_LIMIT_BURST 10
 
 /* "vmm: ..." on stderr, readable even while the terminal is in raw mode. */
 void vmm_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * A kind of message the guest can make the VMM print as often as it likes
+ * (a device broken and reset in a loop, the boot marker hit again and
+ * again): the first LOG_LIMIT_BURST lines get through, the next one says
+ * that the rest are only counted, and log_limit_report() prints the count.
+ * Zero-initialised but for @name, which prefixes those two lines.
+ */
+struct log_limit {
+	const char *name;
+	atomic_ullong lines;
+};
+
+void vmm_log_limited(struct log_limit *limit, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* "NAME: N more messages were suppressed", if any were. */
+void log_limit_report(struct log_limit *limit);
 
 /*
  * Start a device worker thread with every signal blocked: signals are the

@@ -87,11 +87,15 @@ static void on_test_exit(void *opaque, uint8_t status)
 	vm_request_stop(opaque, status, NULL);
 }
 
+/* The guest may write the marker as often as it likes. */
+static struct log_limit marker_log = {.name = "boot-time marker"};
+
 static void on_boot_marker(void *opaque)
 {
 	struct vm *vm = opaque;
 
-	vmm_log("guest reached init in %llu ms", (unsigned long long)ms_since(&vm->start));
+	vmm_log_limited(&marker_log, "guest reached init in %llu ms",
+			(unsigned long long)ms_since(&vm->start));
 }
 
 static int dump_dtb(const struct fdt_desc *desc, const char *path)
@@ -432,6 +436,7 @@ int main(int argc, char **argv)
 		status = run_vm(&m);
 	destroy_virtio_devices(&m);
 	vm_destroy(&m.vm);
+	log_limit_report(&marker_log);
 	if (status < 0)
 		goto fail;
 	return status;

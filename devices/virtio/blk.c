@@ -456,7 +456,7 @@ static int blk_activate(struct virtio_dev *vdev)
 
 	for (unsigned int q = 0; q < vdev->nr_queues; q++) {
 		if (vdev->vqs[q].ready && worker_start(blk, q) < 0) {
-			vmm_log("%s: %s", vdev->name, last_error());
+			vmm_log_limited(&vdev->log, "%s: %s", vdev->name, last_error());
 			blk_deactivate(vdev);
 			return -1;
 		}

@@ -453,16 +453,18 @@ static int net_activate(struct virtio_dev *vdev)
 	net->hdr_len = net_hdr_len(vdev->features);
 	/* The backend's header is the 1.x one; so is ours, VERSION_1 being required. */
 	if (be->vnet_hdr && net->hdr_len != NET_VNET_HDR_LEN) {
-		vmm_log("%s: the driver's %u-byte header does not match the backend's", vdev->name,
-			net->hdr_len);
+		vmm_log_limited(&vdev->log,
+				"%s: the driver's %u-byte header does not match the "
+				"backend's",
+				vdev->name, net->hdr_len);
 		return -1;
 	}
 	if (be->ops->set_offloads && be->ops->set_offloads(be, net_rx_offloads(vdev->features))) {
-		vmm_log("%s: %s", vdev->name, last_error());
+		vmm_log_limited(&vdev->log, "%s: %s", vdev->name, last_error());
 		return -1;
 	}
 	if (vmm_thread_start(&net->thread, net_worker, net, "virtio-net worker") < 0) {
-		vmm_log("%s: %s", vdev->name, last_error());
+		vmm_log_limited(&vdev->log, "%s: %s", vdev->name, last_error());
 		return -1;
 	}
 	net->running = true;

@@ -35,7 +35,6 @@
 #define RX_QUEUE_SOFT	 64   /* frames queued before slirp's sockets stop being read */
 #define RX_QUEUE_HARD	 1024 /* frames queued before one is dropped */
 #define USER_MAX_POLLFDS 256  /* sockets polled at once; see user_add_poll() */
-#define GUEST_ERROR_LOGS 8    /* guest errors logged before going quiet */
 
 /* The network QEMU's user-mode networking gives a guest, which users expect. */
 #define USER_NET     0x0a000200 /* 10.0.2.0/24 */
@@ -80,7 +79,7 @@ struct net_user {
 	const struct pollfd *done_pfd;
 	unsigned int done_n;
 
-	unsigned int guest_errors;
+	struct log_limit guest_errors; /* slirp's complaints about the guest's packets */
 	bool overflow_logged;
 
 	uint8_t tx_buf[NET_MAX_FRAME]; /* slirp_input() wants the frame linear */
@@ -132,12 +131,8 @@ static void user_guest_error(const char *msg, void *opaque)
 {
 	struct net_user *u = opaque;
 
-	/* The guest controls how often this happens: only the first few are logged. */
-	if (u->guest_errors < GUEST_ERROR_LOGS)
-		vmm_log("user: guest error: %s%s", msg,
-			u->guest_errors + 1 == GUEST_ERROR_LOGS ? " (no more are logged)" : "");
-	if (u->guest_errors < UINT_MAX)
-		u->guest_errors++;
+	/* The guest controls how often this happens. */
+	vmm_log_limited(&u->guest_errors, "user: guest error: %s", msg);
 }
 
 static int64_t user_clock_get_ns(void *opaque)
@@ -466,6 +461,7 @@ static void user_destroy(struct net_backend *be)
 	if (u->rx_dropped)
 		vmm_log("user: %llu frames for the guest were dropped: it left %u unread",
 			(unsigned long long)u->rx_dropped, RX_QUEUE_HARD);
+	log_limit_report(&u->guest_errors);
 	free(u);
 }
 
@@ -540,6 +536,7 @@ struct net_backend *net_user_open(const struct net_backend_opt *opt, const uint8
 		set_error("--net user: out of memory");
 		return NULL;
 	}
+	u->guest_errors.name = "user";
 	u->be = (struct net_backend){
 	    .ops = &user_ops,
 	    .name = "user",

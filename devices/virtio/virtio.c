@@ -65,6 +65,7 @@ int virtio_dev_init(struct virtio_dev *vdev, const char *name, uint32_t device_i
 		return set_error("%s: %u virtqueues (1 to %d)", name, nr_queues, VIRTIO_MAX_QUEUES);
 	memset(vdev, 0, sizeof(*vdev));
 	vdev->name = name;
+	vdev->log.name = name;
 	vdev->device_id = device_id;
 	vdev->host_features = features | VIRTIO_CORE_FEATURES;
 	atomic_init(&vdev->status, 0);
@@ -104,6 +105,7 @@ void virtio_dev_exit(struct virtio_dev *vdev)
 	pthread_mutex_unlock(&vdev->lock);
 	close_notify_fds(vdev);
 	pthread_mutex_destroy(&vdev->lock);
+	log_limit_report(&vdev->log);
 }
 
 bool virtio_has_feature(const struct virtio_dev *vdev, unsigned int bit)
@@ -134,7 +136,7 @@ void virtio_needs_reset(struct virtio_dev *vdev, const char *why)
 
 	if (old & VIRTIO_CONFIG_S_NEEDS_RESET)
 		return;
-	vmm_log("%s: device needs reset: %s", vdev->name, why);
+	vmm_log_limited(&vdev->log, "%s: device needs reset: %s", vdev->name, why);
 	if (old & VIRTIO_CONFIG_S_DRIVER_OK)
 		raise_interrupt(vdev, VIRTIO_ISR_CONFIG);
 }

@@ -29,6 +29,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
 
+#include "core/log.h"
 #include "core/memory.h"
 #include "devices/virtio/virtqueue.h"
 
@@ -89,6 +90,7 @@ struct virtio_dev {
 	struct virtio_transport transport;
 	void *priv; /* the device model's own state */
 	pthread_mutex_t lock;
+	struct log_limit log; /* what the guest makes this device say (vmm_log_limited) */
 };
 
 /* Device model side. */

@@ -79,6 +79,9 @@ make_tiny_guest "$work/high.elf" 0x4000000
 make_tiny_guest "$work/spin.elf" 0x200000 "2: jmp 2b"
 make_tiny_guest "$work/fault.elf" 0x200000 "ud2"           # no IDT: triple fault
 make_tiny_guest "$work/mmio.elf" 0x200000 "mov \$0xd0000000, %eax; jmp *%rax"
+# The boot-time marker 1000 times more, then exit 7.
+make_tiny_guest "$work/marker.elf" 0x200000 \
+	"mov \$1000, %ecx; 2: out %al, %dx; loop 2b; mov \$0x501, %dx; mov \$7, %al; out %al, %dx"
 make_bzimage "$work/old.bzImage" '\x05\x02' '\x01\x00'
 make_bzimage "$work/no64.bzImage" '\x0f\x02' '\x00\x00'
 head -c 100 "$work/tiny.elf" >"$work/truncated.elf"
@@ -199,6 +202,19 @@ for opts in "" "--mptable" "--cpus 32" "--mptable --cpus 32" "--mem 6G" "--mem 6
 		ok "$name"
 	fi
 done
+
+# A guest that hits the boot-time marker 1001 times: LOG_LIMIT_BURST (10)
+# lines, one saying the rest are counted, and the count at the end.
+timeout 60 $VMM --kernel "$work/marker.elf" --mem 32M >"$work/out" 2>"$work/err" </dev/null
+rc=$?
+markers=$(grep -c '^vmm: guest reached init in [0-9]* ms$' "$work/err")
+if [ "$rc" -ne 7 ] || [ "$markers" -ne 10 ] || [ "$(wc -l <"$work/err")" -ne 12 ] ||
+	! grep -q '^vmm: boot-time marker: further messages like these are only counted$' "$work/err" ||
+	! grep -q '^vmm: boot-time marker: 991 more messages were suppressed$' "$work/err"; then
+	bad "boot marker flood" "exit status $rc, $markers marker lines: $(head -c 600 "$work/err")"
+else
+	ok "boot marker flood: $markers lines, then $(tail -n 1 "$work/err")"
+fi
 
 # expect_end NAME STATUS STDERR-PATTERN ELF: how a guest's end reaches the host.
 expect_end() {

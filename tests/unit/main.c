@@ -5,9 +5,9 @@
 #include "tests/unit/suites.h"
 
 static Suite *(*const suites[])(void) = {
-    cli_suite, memory_suite, boot_suite, loader_suite, fdt_suite, mptable_suite, devices_suite,
-    virtqueue_suite, virtio_mmio_suite, blk_suite, net_suite, net_user_suite,
-    guest_virtio_suite,
+    cli_suite, log_suite,     memory_suite,   boot_suite,	  loader_suite,
+    fdt_suite, mptable_suite, devices_suite,  virtqueue_suite,	  virtio_mmio_suite,
+    blk_suite, net_suite,     net_user_suite, guest_virtio_suite,
 };
 
 int main(void)

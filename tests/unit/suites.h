@@ -9,6 +9,7 @@
 #include "core/error.h"
 
 Suite *cli_suite(void);
+Suite *log_suite(void);
 Suite *memory_suite(void);
 Suite *boot_suite(void);
 Suite *loader_suite(void);
