@@ -306,16 +306,54 @@ void net_rx_process(struct virtio_net *net)
 		virtio_queue_interrupt(&net->vdev, NET_RXQ);
 }
 
+/*
+ * Why the driver's header cannot go with a frame of @len bytes, or NULL:
+ * only offloads it negotiated (5.1.6.2), a checksum to fill in inside the
+ * frame, a segmentation with its checksum and a segment size (5.1.6.2.1),
+ * headers no longer than the frame. The tap's kernel would trust it.
+ */
+static const char *tx_check_hdr(const struct virtio_net *net, const struct virtio_net_hdr_v1 *h,
+				uint64_t len)
+{
+	const struct virtio_dev *vdev = &net->vdev;
+	uint16_t csum_start = le16toh(h->csum_start), csum_offset = le16toh(h->csum_offset);
+
+	if (h->flags & ~VIRTIO_NET_HDR_F_NEEDS_CSUM)
+		return "transmit header with flags a driver may not set";
+	if (h->flags && (!virtio_has_feature(vdev, VIRTIO_NET_F_CSUM) ||
+			 (uint64_t)csum_start + csum_offset + sizeof(uint16_t) > len))
+		return "transmit header asks for a checksum it may not have or outside the frame";
+	switch (h->gso_type) {
+	case VIRTIO_NET_HDR_GSO_NONE: return NULL;
+	case VIRTIO_NET_HDR_GSO_TCPV4:
+		if (!virtio_has_feature(vdev, VIRTIO_NET_F_HOST_TSO4))
+			return "transmit header asks for TSO4, not negotiated";
+		break;
+	case VIRTIO_NET_HDR_GSO_TCPV6:
+		if (!virtio_has_feature(vdev, VIRTIO_NET_F_HOST_TSO6))
+			return "transmit header asks for TSO6, not negotiated";
+		break;
+	default: return "transmit header with a segmentation type not offered";
+	}
+	if (!h->flags || !h->gso_size || le16toh(h->hdr_len) > len)
+		return "transmit header's segmentation lacks its checksum, segment size or headers";
+	return NULL;
+}
+
 /* Why a transmit chain cannot be sent, or NULL when it can. */
 static const char *tx_check_chain(const struct virtio_net *net, const struct vq_chain *c)
 {
+	struct virtio_net_hdr_v1 h = {0};
+
 	if (c->nr_in)
 		return "transmit chain with a device-writable buffer";
 	if (c->out_len < net->hdr_len + ETH_HLEN)
 		return "transmit chain smaller than the header and an Ethernet header";
 	if (c->out_len - net->hdr_len > NET_MAX_FRAME)
 		return "transmit frame larger than 64 KiB";
-	return NULL;
+	/* One copy: the guest may rewrite its buffer after we looked. */
+	iov_to_buf(c->iov, c->nr_out, 0, &h, MIN(net->hdr_len, sizeof(h)));
+	return tx_check_hdr(net, &h, c->out_len - net->hdr_len);
 }
 
 /* Hand one chain to the backend, the header stripped when it takes bare frames. */

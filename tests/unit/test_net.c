@@ -49,6 +49,8 @@
 #define F_V1	    BIT(VIRTIO_F_VERSION_1)
 #define F_MRG	    BIT(VIRTIO_NET_F_MRG_RXBUF)
 #define F_EVENT_IDX BIT(VIRTIO_RING_F_EVENT_IDX)
+/* What tx_csum_hdr needs the driver to have negotiated. */
+#define F_TX_OFFLOADS (BIT(VIRTIO_NET_F_CSUM) | BIT(VIRTIO_NET_F_HOST_TSO4))
 
 static const uint8_t test_mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
 
@@ -1039,7 +1041,7 @@ START_TEST(tx_gathers_buffers)
 	uint16_t heads[ARRAY_SIZE(layouts)];
 	size_t len;
 
-	start_direct(tap ? FAKE_TAP : FAKE_USER, F_V1 | F_MRG, 8, 8);
+	start_direct(tap ? FAKE_TAP : FAKE_USER, F_V1 | F_MRG | (tap ? F_TX_OFFLOADS : 0), 8, 8);
 	for (unsigned int i = 0; i < ARRAY_SIZE(layouts); i++) {
 		len = tx_packet(pkt, tap ? &tx_csum_hdr : &(struct virtio_net_hdr_v1){0}, 100,
 				(uint8_t)(50 + i));
@@ -1067,7 +1069,7 @@ START_TEST(tx_several_chains)
 	uint16_t heads[3];
 	size_t len[3];
 
-	start_direct(FAKE_TAP, F_V1 | F_MRG, 8, 8);
+	start_direct(FAKE_TAP, F_V1 | F_MRG | F_TX_OFFLOADS, 8, 8);
 	for (unsigned int i = 0; i < 3; i++) {
 		const uint32_t cuts[] = {HDR, 60 + 40 * i};
 
@@ -1123,7 +1125,7 @@ START_TEST(tx_rejects_bad_chains)
 	const uint32_t good_cuts[] = {HDR, 64};
 	uint16_t heads[5];
 
-	start_direct(FAKE_TAP, F_V1 | F_MRG, 8, 16); /* 10 descriptors posted */
+	start_direct(FAKE_TAP, F_V1 | F_MRG | F_TX_OFFLOADS, 8, 16); /* 10 descriptors posted */
 	heads[0] = vring_post(&txd, writable, ARRAY_SIZE(writable));
 	heads[1] = vring_post(&txd, &only_writable, 1);
 	heads[2] = vring_post(&txd, short_hdr, ARRAY_SIZE(short_hdr));
@@ -1141,6 +1143,63 @@ START_TEST(tx_rejects_bad_chains)
 }
 END_TEST
 
+/* The driver's header, checked against the frame and what it negotiated. */
+#define HCSUM(start, off)                                                                          \
+	{                                                                                          \
+		.flags = 1, .csum_start = (start), .csum_offset = (off)                            \
+	}
+#define HGSO(f, type, hlen, size)                                                                  \
+	{                                                                                          \
+		.flags = (f), .gso_type = (type), .hdr_len = (hlen), .gso_size = (size),           \
+		.csum_start = 34, .csum_offset = 16                                                \
+	}
+
+static const struct tx_hdr_case {
+	const char *what;
+	struct virtio_net_hdr_v1 h;
+	uint64_t features; /* beyond F_V1 */
+	bool sent;
+} tx_hdr_cases[] = {
+    /* A 62-byte frame. */
+    {"no offload", {0}, 0, true},
+    {"checksum", HCSUM(34, 16), F_TX_OFFLOADS, true},
+    {"checksum field ends the frame", HCSUM(58, 2), F_TX_OFFLOADS, true},
+    {"TSO4", HGSO(1, 1, 54, 1448), F_TX_OFFLOADS, true},
+    {"DATA_VALID is the device's flag", {.flags = 2}, F_TX_OFFLOADS, false},
+    {"checksum without CSUM", HCSUM(34, 16), 0, false},
+    {"checksum field past the frame", HCSUM(58, 3), F_TX_OFFLOADS, false},
+    {"checksum far past the frame", HCSUM(0xffff, 0xffff), F_TX_OFFLOADS, false},
+    {"TSO4 without HOST_TSO4", HGSO(1, 1, 54, 1448), BIT(VIRTIO_NET_F_CSUM), false},
+    {"TSO6 without HOST_TSO6", HGSO(1, 4, 54, 1448), F_TX_OFFLOADS, false},
+    {"UDP fragmentation, not offered", HGSO(1, 3, 54, 1448), F_TX_OFFLOADS, false},
+    {"ECN, not offered", HGSO(1, 0x81, 54, 1448), F_TX_OFFLOADS, false},
+    {"TSO4 without its checksum", HGSO(0, 1, 54, 1448), F_TX_OFFLOADS, false},
+    {"TSO4 without a segment size", HGSO(1, 1, 54, 0), F_TX_OFFLOADS, false},
+    {"TSO4 headers longer than the frame", HGSO(1, 1, 63, 1448), F_TX_OFFLOADS, false},
+};
+
+/* A bad header is dropped and counted, its chain returned; the next frame goes. */
+START_TEST(tx_checks_header)
+{
+	const struct tx_hdr_case *t = &tx_hdr_cases[_i];
+	static uint8_t pkt[HDR + 62], good[HDR + 62];
+	const uint32_t cuts[] = {HDR, 62};
+	uint16_t head;
+
+	start_direct(FAKE_TAP, F_V1 | t->features, 8, 8);
+	head = post_tx(pkt, tx_packet(pkt, &t->h, 62, 3), cuts, 2);
+	net_tx_process(net);
+	ck_assert_msg(fake->nr_sent == (t->sent ? 1u : 0u), "%s: sent %u", t->what, fake->nr_sent);
+	ck_assert_uint_eq(net->stats.tx_dropped, t->sent ? 0 : 1);
+	expect_tx_used(head);
+	ck_assert(!needs_reset());
+	head = post_tx(good, tx_packet(good, &(struct virtio_net_hdr_v1){0}, 62, 4), cuts, 2);
+	net_tx_process(net);
+	expect_sent(t->sent ? 1 : 0, good, sizeof(good));
+	expect_tx_used(head);
+}
+END_TEST
+
 /* NET_SEND_AGAIN: the chain stays on the ring and goes, first, next time. */
 START_TEST(tx_send_again)
 {
@@ -1148,7 +1207,7 @@ START_TEST(tx_send_again)
 	const uint32_t cuts[] = {HDR, 64};
 	uint16_t heads[2];
 
-	start_direct(FAKE_TAP, F_V1 | F_MRG, 8, 8);
+	start_direct(FAKE_TAP, F_V1 | F_MRG | F_TX_OFFLOADS, 8, 8);
 	for (unsigned int i = 0; i < 2; i++) {
 		tx_packet(pkt[i], &tx_csum_hdr, 64, (uint8_t)(90 + i));
 		heads[i] = post_tx(pkt[i], HDR + 64, cuts, 2);
@@ -1589,6 +1648,7 @@ Suite *net_suite(void)
 	tcase_add_test(tx, tx_send_failed);
 	tcase_add_test(tx, tx_broken_ring_needs_reset);
 	tcase_add_test(tx, tx_used_over_avail_ends);
+	tcase_add_loop_test(tx, tx_checks_header, 0, ARRAY_SIZE(tx_hdr_cases));
 	tcase_add_test(tx, tx_event_idx);
 	suite_add_tcase(s, tx);
 
