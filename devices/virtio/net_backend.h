@@ -117,6 +117,10 @@ struct net_backend {
  * Open the backend @opt asks for; NULL with set_error() naming the problem
  * (no /dev/net/tun, no permission, bad ifname, libslirp refused a hostfwd).
  */
+/* What a guest on user-mode networking can make the VMM hold (README). */
+#define NET_USER_RX_QUEUE_BYTES (4 << 20) /* frames waiting for the guest's buffers */
+#define NET_USER_MAX_SOCKETS	256	  /* host sockets for the guest's connections */
+
 struct net_backend *net_tap_open(const struct net_backend_opt *opt);
 struct net_backend *net_user_open(const struct net_backend_opt *opt, const uint8_t mac[6]);
 

@@ -12,12 +12,20 @@
  * only when the guest has posted buffers. Past RX_QUEUE_SOFT frames the
  * backend stops asking slirp to read its sockets, so that the outside world
  * waits in the kernel's socket buffers rather than in our memory; past
- * RX_QUEUE_HARD (slirp still makes frames of its own: ARP, TCP
- * retransmissions, replies to what the guest sends) a frame is dropped,
- * counted and logged.
+ * RX_QUEUE_HARD frames or RX_QUEUE_BYTES bytes (slirp still makes frames of
+ * its own: ARP, TCP retransmissions, replies to what the guest sends, such
+ * as 64 KiB echo replies to 64 KiB pings) a frame is dropped, counted and
+ * logged.
+ *
+ * Each connection or flow of the guest's is a socket of ours: past
+ * USER_MAX_SOCKETS, counted as slirp registers and unregisters them, a
+ * frame that would open one more (a TCP SYN, any UDP datagram, an ICMP echo
+ * request) is dropped, so the guest cannot use up the VMM's file descriptors.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <linux/if_ether.h>
 #include <limits.h>
 #include <slirp/libslirp.h>
@@ -34,7 +42,10 @@
 
 #define RX_QUEUE_SOFT	 64   /* frames queued before slirp's sockets stop being read */
 #define RX_QUEUE_HARD	 1024 /* frames queued before one is dropped */
-#define USER_MAX_POLLFDS 256  /* sockets polled at once; see user_add_poll() */
+#define RX_QUEUE_BYTES	 NET_USER_RX_QUEUE_BYTES
+#define USER_MAX_POLLFDS 256 /* sockets polled at once; see user_add_poll() */
+#define USER_MAX_SOCKETS NET_USER_MAX_SOCKETS
+#define USER_FD_BITS	 65536 /* socket fds tracked; a higher one counts, untracked */
 
 /* The network QEMU's user-mode networking gives a guest, which users expect. */
 #define USER_NET     0x0a000200 /* 10.0.2.0/24 */
@@ -65,7 +76,13 @@ struct net_user {
 	/* Frames for the guest, oldest first. */
 	struct user_frame *rx_head, *rx_tail;
 	unsigned int rx_count;
+	size_t rx_bytes;
 	uint64_t rx_dropped;
+
+	/* slirp's sockets: fds registered (a bit each), and how many there are. */
+	uint64_t sockets[USER_FD_BITS / 64];
+	unsigned int nr_sockets;
+	uint64_t flows_refused;
 
 	struct user_timer *timers;
 
@@ -102,7 +119,8 @@ static ssize_t user_send_packet(const void *buf, size_t len, void *opaque)
 	struct net_user *u = opaque;
 	struct user_frame *f = NULL;
 
-	if (len <= NET_MAX_FRAME && u->rx_count < RX_QUEUE_HARD)
+	if (len <= NET_MAX_FRAME && u->rx_count < RX_QUEUE_HARD &&
+	    u->rx_bytes + len <= RX_QUEUE_BYTES)
 		f = malloc(sizeof(*f) + len);
 	if (!f) {
 		if (!u->rx_dropped++)
@@ -124,6 +142,7 @@ static ssize_t user_send_packet(const void *buf, size_t len, void *opaque)
 		u->rx_head = f;
 	u->rx_tail = f;
 	u->rx_count++;
+	u->rx_bytes += len;
 	return (ssize_t)len;
 }
 
@@ -179,17 +198,90 @@ static void user_timer_mod(void *timer, int64_t expire_ms, void *opaque)
 }
 
 /*
- * slirp tells us of its sockets as they come and go; poll_fill() asks it for
- * the whole set every time instead, so these have nothing to do.
+ * slirp tells us of its sockets as they come and go. poll_fill() asks it
+ * for the whole set every time, so these only count them, for the cap on
+ * the guest's flows.
  */
+static bool socket_bit(struct net_user *u, int fd, bool set, bool clear)
+{
+	uint64_t *w = &u->sockets[fd / 64], bit = 1ULL << (fd % 64);
+	bool was = *w & bit;
+
+	if (set)
+		*w |= bit;
+	if (clear)
+		*w &= ~bit;
+	return was;
+}
+
 static void user_register_poll_fd(int fd, void *opaque)
 {
-	(void)fd, (void)opaque;
+	struct net_user *u = opaque;
+
+	if (fd < 0 || fd >= USER_FD_BITS)
+		u->nr_sockets++; /* untracked: counted for good, which errs on the safe side */
+	else if (!socket_bit(u, fd, true, false))
+		u->nr_sockets++;
 }
 
 static void user_unregister_poll_fd(int fd, void *opaque)
 {
-	(void)fd, (void)opaque;
+	struct net_user *u = opaque;
+
+	if (fd >= 0 && fd < USER_FD_BITS && socket_bit(u, fd, false, true))
+		u->nr_sockets--;
+}
+
+/*
+ * At the cap, forget sockets slirp closed without saying so (fd no longer
+ * open): the count must not creep up and shut the guest out for good.
+ */
+static void prune_sockets(struct net_user *u)
+{
+	for (int fd = 0; fd < USER_FD_BITS; fd++) {
+		if (!(u->sockets[fd / 64] >> (fd % 64) & 1))
+			continue;
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+			socket_bit(u, fd, false, true);
+			u->nr_sockets--;
+		}
+	}
+}
+
+/* Would this frame of the guest's make slirp open a socket? IPv4 only: slirp has no IPv6. */
+static bool opens_flow(const uint8_t *f, size_t len)
+{
+	const uint8_t *ip = f + ETH_HLEN, *l4;
+	size_t ihl;
+
+	if (len < ETH_HLEN + 20 || f[12] != 0x08 || f[13] != 0x00 || (ip[0] >> 4) != 4)
+		return false;
+	ihl = (size_t)(ip[0] & 0xf) * 4;
+	if (ihl < 20 || len < ETH_HLEN + ihl + 1)
+		return false;
+	l4 = ip + ihl;
+	switch (ip[9]) {
+	case IPPROTO_TCP: /* SYN without ACK: flags at byte 13 of the TCP header */
+		return len >= ETH_HLEN + ihl + 14 && (l4[13] & 0x12) == 0x02;
+	case IPPROTO_UDP: return true;
+	case IPPROTO_ICMP: return l4[0] == 8; /* echo request */
+	default: return false;
+	}
+}
+
+/* The guest has as many flows as it may: refuse one more. */
+static bool refuse_flow(struct net_user *u, const uint8_t *f, size_t len)
+{
+	if (u->nr_sockets < USER_MAX_SOCKETS || !opens_flow(f, len))
+		return false;
+	prune_sockets(u);
+	if (u->nr_sockets < USER_MAX_SOCKETS)
+		return false;
+	if (!u->flows_refused++)
+		vmm_log("user: the guest holds %u host sockets; its new connections are refused "
+			"(the count is logged at the end)",
+			u->nr_sockets);
+	return true;
 }
 
 /*
@@ -240,6 +332,7 @@ static void user_consume(struct net_backend *be)
 	if (!u->rx_head)
 		u->rx_tail = NULL;
 	u->rx_count--;
+	u->rx_bytes -= f->len;
 	free(f);
 }
 
@@ -258,6 +351,8 @@ static enum net_send_result user_send(struct net_backend *be, const struct iovec
 	if (len < ETH_HLEN)
 		return NET_SEND_FAILED;
 	iov_to_buf(iov, cnt, 0, u->tx_buf, len);
+	if (refuse_flow(u, u->tx_buf, len))
+		return NET_SENT; /* gone, as a wire would lose it */
 	/* Replies slirp makes at once (ARP, DHCP) land in the FIFO meanwhile. */
 	slirp_input(u->slirp, u->tx_buf, (int)len);
 	return NET_SENT;
@@ -459,8 +554,14 @@ static void user_destroy(struct net_backend *be)
 		free(t);
 	}
 	if (u->rx_dropped)
-		vmm_log("user: %llu frames for the guest were dropped: it left %u unread",
-			(unsigned long long)u->rx_dropped, RX_QUEUE_HARD);
+		vmm_log("user: %llu frames for the guest were dropped: it left %u frames or %d "
+			"MiB unread",
+			(unsigned long long)u->rx_dropped, RX_QUEUE_HARD, RX_QUEUE_BYTES >> 20);
+	if (u->flows_refused)
+		vmm_log(
+		    "user: %llu frames of the guest's that would open a connection past %d were "
+		    "dropped",
+		    (unsigned long long)u->flows_refused, USER_MAX_SOCKETS);
 	log_limit_report(&u->guest_errors);
 	free(u);
 }

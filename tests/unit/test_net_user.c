@@ -851,6 +851,90 @@ START_TEST(fifo_overflow_logged)
 }
 END_TEST
 
+/*
+ * The guest pings the gateway with 60000-byte echoes and reads none of the
+ * replies: they queue up to NET_USER_RX_QUEUE_BYTES (not 1024 frames, 60
+ * MiB), the rest are dropped and counted.
+ */
+START_TEST(fifo_bytes_capped)
+{
+	struct net_backend_opt opt = user_opt(false);
+	static uint8_t f[ETH_LEN + IP_LEN + 8 + 60000];
+	const size_t icmp = 8 + 60000;
+	unsigned int kept = 0;
+	size_t bytes = 0, len;
+	const uint8_t *a;
+	uint8_t gw[6];
+	char log[4096];
+
+	opt.mtu = 65520;
+	open_be(&opt);
+	resolve(GATEWAY_IP, gw);
+	stderr_begin();
+	for (unsigned int i = 0; i < 200; i++) {
+		uint8_t *p = f + put_eth(f, gw, guest_mac, ETH_P_IPV4);
+
+		p += put_ipv4(p, 1, GUEST_IP, GATEWAY_IP, icmp);
+		memset(p, 0, icmp);
+		p[0] = 8; /* echo request */
+		put16(p + 4, 0x4242);
+		put16(p + 6, (uint16_t)i);
+		memset(p + 8, 0x5a, icmp - 8);
+		put16(p + 2, csum_fold(csum_add(0, p, icmp)));
+		send_frame(f, sizeof(f));
+	}
+	while (be->ops->peek(be, &a, &len) == 1) {
+		bytes += len;
+		kept++;
+		be->ops->consume(be);
+	}
+	be->ops->destroy(be);
+	be = NULL;
+	stderr_end(log, sizeof(log));
+	ck_assert_uint_le(bytes, NET_USER_RX_QUEUE_BYTES);
+	ck_assert_uint_gt(bytes, NET_USER_RX_QUEUE_BYTES - sizeof(f));
+	ck_assert_uint_lt(kept, 200);
+	assert_logged_once(log, "frames for the guest were dropped");
+}
+END_TEST
+
+/*
+ * The guest opens connections to the host without end: slirp holds at most
+ * NET_USER_MAX_SOCKETS sockets for them; the SYNs past that are dropped,
+ * said once, counted at the end.
+ */
+START_TEST(flows_capped)
+{
+	struct net_backend_opt opt = user_opt(false);
+	const unsigned int extra = 20, nr = NET_USER_MAX_SOCKETS + extra;
+	static struct pollfd pfd[NET_USER_MAX_SOCKETS + 64];
+	uint8_t f[FRAME_MAX], gw[6];
+	char log[4096], want[128];
+	unsigned int n;
+	uint16_t port;
+	int lfd = listening_socket(&port), timeout = -1;
+
+	open_be(&opt);
+	resolve(GATEWAY_IP, gw);
+	stderr_begin();
+	for (unsigned int i = 0; i < nr; i++)
+		send_frame(f, make_tcp(f, gw, GATEWAY_IP, (uint16_t)(20000 + i), port, 1, 0,
+				       TCP_SYN, NULL, 0));
+	n = be->ops->poll_fill(be, pfd, ARRAY_SIZE(pfd), false, false, &timeout);
+	be->ops->poll_done(be, pfd, 0);
+	be->ops->destroy(be);
+	be = NULL;
+	stderr_end(log, sizeof(log));
+	/* Every connection slirp is making is offered for POLLOUT. */
+	ck_assert_uint_eq(n, NET_USER_MAX_SOCKETS);
+	assert_logged_once(log, "new connections are refused");
+	snprintf(want, sizeof(want), "%u frames of the guest's that would open a connection",
+		 extra);
+	assert_logged_once(log, want);
+	close(lfd);
+}
+END_TEST
+
 /* How many pollfds poll_fill gives, and how many of them ask to read. */
 static unsigned int fill(bool want_rx, unsigned int *readers, int *timeout)
 {
@@ -1024,6 +1108,8 @@ Suite *net_user_suite(void)
 	tcase_add_loop_test(fwd, hostfwd_port_in_use, 0, 2);
 	tcase_add_test(q, fifo_order);
 	tcase_add_test(q, fifo_overflow_logged);
+	tcase_add_test(q, fifo_bytes_capped);
+	tcase_add_test(q, flows_capped);
 	tcase_add_test(q, backpressure);
 	tcase_add_test(q, pollfd_rotation);
 	return s;
