@@ -3,7 +3,7 @@
 # root (a network namespace with a tap) and installs its own packages.
 
 BENCH_OUT	:= build/bench
-BENCH_PACKAGES	:= qemu-system-x86 iperf3 gnuplot-nox python3 curl
+BENCH_PACKAGES	:= qemu-system-x86 iperf3 gnuplot-nox python3
 BENCH_ROOTFS_SIZE := 64M
 
 .PHONY: bench bench-deps

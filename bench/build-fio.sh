@@ -1,7 +1,9 @@
 #!/bin/sh
-# Build a static fio for the Linux guest from Debian 12's fio source (the
-# version its fio package is), fetched from the Debian archive and checked
-# against a fixed SHA-256.
+# Build a static fio for the Linux guest from Debian's own fio source
+# package, fetched with apt-get source through the machine's configured
+# package sources (a deb-src entry is derived from each deb entry, in a
+# private apt state, so the machine's apt setup is left as it is; apt checks
+# the download against the signed Release and Sources files).
 #
 #   bench/build-fio.sh OUTPUT_BINARY
 #
@@ -13,10 +15,6 @@
 # starts at once.
 set -eu
 
-version=3.33
-sha256=d2410e13e0f379d061d077cc5ae325835bb7c6186aa7bafc1df954cbc9b014fc
-url=http://deb.debian.org/debian/pool/main/f/fio/fio_$version.orig.tar.gz
-
 die() {
 	echo "build-fio: $*" >&2
 	exit 1
@@ -25,15 +23,39 @@ die() {
 [ $# -eq 1 ] || die "usage: $0 OUTPUT_BINARY"
 mkdir -p "$(dirname "$1")"
 out=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-command -v curl >/dev/null || die "curl missing: apt-get install curl"
+command -v apt-get >/dev/null || die "apt-get missing: this builds from Debian's fio source"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/build-fio.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-curl -fsS -o "$work/fio.tar.gz" "$url" || die "cannot fetch $url"
-echo "$sha256  $work/fio.tar.gz" | sha256sum -c --quiet - ||
-	die "fio_$version.orig.tar.gz does not have the expected SHA-256"
-tar -xzf "$work/fio.tar.gz" -C "$work"
-cd "$work/fio-$version"
+mkdir -p "$work/apt/parts" "$work/apt/lists/partial" "$work/src"
+
+# deb-src twins of the machine's deb sources: one-line and deb822 forms.
+if [ -f /etc/apt/sources.list ]; then
+	sed -n 's/^[[:space:]]*deb[[:space:]]/deb-src /p' /etc/apt/sources.list >"$work/apt/list"
+else
+	: >"$work/apt/list"
+fi
+for f in /etc/apt/sources.list.d/*.list; do
+	[ -f "$f" ] && sed -n 's/^[[:space:]]*deb[[:space:]]/deb-src /p' "$f" >>"$work/apt/list"
+done
+for f in /etc/apt/sources.list.d/*.sources; do
+	[ -f "$f" ] && sed 's/^Types:.*/Types: deb-src/' "$f" >"$work/apt/parts/$(basename "$f")"
+done
+apt_opts="-o Dir::Etc::SourceList=$work/apt/list -o Dir::Etc::SourceParts=$work/apt/parts
+	-o Dir::State::Lists=$work/apt/lists -o Dir::Cache=$work/apt/cache
+	-o APT::Sandbox::User=root -q"
+# shellcheck disable=SC2086 # apt_opts is a list of words
+apt-get $apt_opts update >"$work/apt.log" 2>&1 ||
+	{ tail -20 "$work/apt.log" >&2; die "apt-get update of the deb-src sources failed"; }
+# shellcheck disable=SC2086
+(cd "$work/src" && apt-get $apt_opts source --download-only fio) >>"$work/apt.log" 2>&1 ||
+	{ tail -20 "$work/apt.log" >&2; die "apt-get source fio failed"; }
+set -- "$work"/src/fio_*.orig.tar.*
+[ -f "$1" ] || die "apt-get source fio brought no orig tarball"
+tar -xf "$1" -C "$work"
+set -- "$work"/fio-*/configure
+[ -f "$1" ] || die "the fio source has no configure"
+cd "$(dirname "$1")"
 # Everything optional off: the guest has none of those libraries, and a
 # static fio must not want them.
 ./configure --build-static --disable-native \
