@@ -27,6 +27,8 @@ UNIT_SRCS := $(wildcard tests/unit/*.c) $(TG_HOST_SRCS)
 VMM_OBJS  := $(VMM_SRCS:%.c=build/obj/%.o)
 ASAN_OBJS := $(VMM_SRCS:%.c=build/asan/%.o) $(UNIT_SRCS:%.c=build/asan/%.o)
 UNIT_BIN  := build/tests/unit-tests
+# The VMM itself under ASan and UBSan, for the test guest's device and hostile scenarios.
+VMM_ASAN  := build/vmm-asan
 
 .PHONY: all check unit-test cli-test boot-test layers-test guest-kernel run deps deps-check \
 	deps-list clean format
@@ -43,6 +45,9 @@ build/obj/%.o: %.c
 build/asan/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SANFLAGS) $(shell pkg-config --cflags check) -c -o $@ $<
+
+$(VMM_ASAN): build/asan/machine/main.o $(VMM_SRCS:%.c=build/asan/%.o)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
 $(UNIT_BIN): $(ASAN_OBJS)
 	@mkdir -p $(@D)
@@ -95,14 +100,15 @@ layers-test:
 	tests/layers/check-includes.sh --self-test
 
 # Every test: the layering, unit tests under ASan/UBSan, the command-line
-# cases, the test guest's scenarios (and the same guest under QEMU, when
-# installed), then boots.
+# cases, the test guest's scenarios (again under a VMM built with ASan and
+# UBSan, and the same guest under QEMU, when installed), then boots.
 check: deps-check
 	$(MAKE) layers-test
 	$(MAKE) unit-test
 	$(MAKE) cli-test
 	$(MAKE) guest-test
 	$(MAKE) guest-net-test
+	$(MAKE) guest-asan-test
 	$(MAKE) guest-qemu-test
 	$(MAKE) boot-test
 

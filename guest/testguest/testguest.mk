@@ -55,5 +55,14 @@ guest-test: vmm $(TG_ELF)
 guest-net-test: vmm $(TG_ELF)
 	tests/guest/guest-net-test.sh
 
+# The same scenarios, block, hostile and net, under the VMM built with ASan
+# and UBSan: a guest-triggered bug that the normal build survives fails here.
+.PHONY: guest-asan-test
+guest-asan-test: $(VMM_ASAN) $(TG_ELF)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+		VMM=$(VMM_ASAN) tests/guest/guest-test.sh
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+		VMM=$(VMM_ASAN) tests/guest/guest-net-test.sh
+
 guest-qemu-test: $(TG_ELF)
 	tests/guest/qemu-test.sh

@@ -7,10 +7,11 @@
 # must end with status 0, name every expected scenario as PASS and sum up
 # with nothing failed.
 #
-# TG_ELF=path picks another guest; TIMEOUT (seconds) bounds each run.
+# TG_ELF=path picks another guest, VMM=path another VMM (make guest-asan-test:
+# the ASan/UBSan build); TIMEOUT (seconds) bounds each run.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-VMM=./vmm
+VMM=${VMM:-./vmm}
 ELF=${TG_ELF:-build/guest/testguest.elf}
 TIMEOUT=${TIMEOUT:-60}
 
