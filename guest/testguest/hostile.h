@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The hostile group's private header: the context every scenario works in
+ * and the helpers they share (hostile.c), for the scenario files split by
+ * area (hostile_blk.c, hostile_regs.c, hostile_queue.c, hostile_net.c).
+ * What the group checks, and why, is described in hostile.c.
+ */
+#ifndef TESTGUEST_HOSTILE_H
+#define TESTGUEST_HOSTILE_H
+
+#include "frames.h"
+#include "outcome.h"
+#include "rt.h"
+#include "scenario.h"
+#include "virtio.h"
+#include "virtio_blk.h"
+#include "virtio_mmio.h"
+#include "virtio_net.h"
+
+#define MS			1000000ULL
+#define EVENT_TIMEOUT		(2000 * MS) /* the device's reaction to one bad thing */
+#define QUIET_NS		(50 * MS)   /* "nothing happens": far above a request's latency */
+#define RT_BYTES		1024u	    /* round trip size: two sectors */
+#define SCRATCH_SECTORS		16u	    /* at the end of the disk, ours */
+#define SMALL_QUEUE		8u
+#define VMM_QUEUE_NUM_MAX	256u /* the VMM's QueueNumMax, also its cap on a chain */
+#define VMM_BLK_SEG_MAX		254u
+#define VMM_NET_CONFIG_LEN	12u /* up to and including mtu */
+#define VMM_BLK_RANGE_SECTORS	(1u << 21)
+#define STATUS_LIVE		0x0f
+#define STATUS_NEEDS_RESET	VIRTIO_STATUS_DEVICE_NEEDS_RESET
+#define FAR_ADDRESS		(1ULL << 46) /* 64 TiB: beyond any RAM the VMM gives a guest */
+#define WRAPPING_ADDRESS	0xffffffffffffff00ULL
+#define IOAPIC_ADDRESS		0xfec00000ULL
+#define LAPIC_ADDRESS		0xfee00000ULL
+#define VIRTIO_MMIO_GUEST_PAGE	0x028 /* legacy registers: not there in version 2 */
+#define VIRTIO_MMIO_QUEUE_ALIGN 0x03c
+#define VIRTIO_MMIO_QUEUE_PFN	0x040
+#define VIRTIO_MMIO_SHM_SEL	0x0ac
+#define VIRTIO_MMIO_SHM_LEN_LOW 0x0b0
+#define VIRTIO_MMIO_SHM_BASE_HI 0x0bc
+#define CANARY			0xa5 /* in the device-writable buffers of a chain to be refused */
+
+struct hctx {
+	struct tg_outcome o; /* o.step: the variant being tried, for the message */
+	struct virtio_device *vdev;
+	struct virtio_mmio_device *m;
+	struct virtio_probe_opts opts; /* what recovery probes with */
+	struct virtio_blk *blk;
+	struct virtio_net *net;
+	/* blk */
+	uint64_t capacity, scratch;
+	struct virtio_blk_outhdr *hdr;
+	uint8_t *status;
+	uint8_t *wbuf; /* a pattern no round trip writes */
+	uint8_t *rbuf; /* for device-writable buffers */
+	uint8_t *last; /* what the last round trip left at scratch */
+	bool have_last;
+	uint32_t seed;
+	/* net */
+	uint8_t guest_ip[4], peer_ip[4];
+	uint8_t *frame;
+};
+
+/* Results. */
+
+#define fail(c, ...) tg_fail(&(c)->o, __VA_ARGS__)
+#define skip(c, ...) tg_skip(&(c)->o, __VA_ARGS__)
+
+static inline void cpu_relax(void)
+{
+	__asm__ volatile("pause" ::: "memory");
+}
+
+/* Registers. */
+
+static inline uint32_t reg(struct hctx *c, unsigned int off)
+{
+	return virtio_mmio_read(c->m, off);
+}
+
+static inline void wreg(struct hctx *c, unsigned int off, uint32_t val)
+{
+	virtio_mmio_write(c->m, off, val);
+}
+
+static inline uint32_t dev_status(struct hctx *c)
+{
+	return reg(c, VIRTIO_MMIO_STATUS);
+}
+
+bool dev_reset(struct hctx *c);
+bool expect_status(struct hctx *c, uint32_t want, const char *after);
+bool expect_needs_reset(struct hctx *c, bool live);
+bool expect_healthy(struct hctx *c, uint32_t want_status);
+
+/* Setting up and recovering. */
+
+void fill_pattern(uint8_t *buf, size_t len, uint64_t seed);
+bool same_words(const void *a, const void *b, size_t len);
+bool all_bytes(const void *buf, size_t len, uint8_t v);
+bool blk_up(struct hctx *c);
+bool blk_round_trip(struct hctx *c);
+bool blk_recover(struct hctx *c);
+void hostile_quiet(void);
+bool blk_begin(struct hctx *c, char *msg, size_t len, const struct virtio_probe_opts *opts);
+enum tg_result hostile_finish(struct hctx *c);
+
+/* Raw chains. */
+
+struct seg {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags; /* WRITE, INDIRECT; NEXT is added between segments */
+};
+
+static inline struct seg seg_of(const void *p, uint32_t len, uint16_t flags)
+{
+	return (struct seg){(uintptr_t)p, len, flags};
+}
+
+void set_hdr(struct hctx *c, uint32_t type, uint64_t sector);
+bool lay_chain(struct hctx *c, struct virtqueue *vq, const struct seg *s, unsigned int n,
+	       uint16_t *ids);
+bool post_chain(struct hctx *c, struct virtqueue *vq, const struct seg *s, unsigned int n);
+struct vring_desc *make_table(const struct seg *s, unsigned int n, unsigned int room);
+bool post_indirect(struct hctx *c, struct virtqueue *vq, uint64_t t, uint32_t len,
+		   uint16_t extra_flags);
+bool expect_raw_used(struct hctx *c, struct virtqueue *vq, uint16_t head, uint32_t want_len);
+
+/* The scenarios, in the group's order (hostile.c). */
+
+enum tg_result hostile_buffer_outside_ram(char *msg, size_t len);
+enum tg_result hostile_chain_loop(char *msg, size_t len);
+enum tg_result hostile_chain_oversized(char *msg, size_t len);
+enum tg_result hostile_indirect_misuse(char *msg, size_t len);
+enum tg_result hostile_indirect_unnegotiated(char *msg, size_t len);
+enum tg_result hostile_ring_indices(char *msg, size_t len);
+enum tg_result hostile_bad_buffers(char *msg, size_t len);
+enum tg_result hostile_needs_reset_interrupt(char *msg, size_t len);
+enum tg_result hostile_reset_in_flight(char *msg, size_t len);
+enum tg_result hostile_bad_requests(char *msg, size_t len);
+enum tg_result hostile_register_misuse(char *msg, size_t len);
+enum tg_result hostile_queue_regs_locked(char *msg, size_t len);
+enum tg_result hostile_setup_order(char *msg, size_t len);
+enum tg_result hostile_queue_bad_rings(char *msg, size_t len);
+enum tg_result hostile_notify_bad_queue(char *msg, size_t len);
+enum tg_result hostile_isr_ack(char *msg, size_t len);
+enum tg_result hostile_status_no_clear(char *msg, size_t len);
+enum tg_result hostile_features_refused(char *msg, size_t len);
+enum tg_result hostile_config_space(char *msg, size_t len);
+enum tg_result hostile_net_rx_readable(char *msg, size_t len);
+enum tg_result hostile_net_tx_bad_chains(char *msg, size_t len);
+enum tg_result hostile_net_tx_loop(char *msg, size_t len);
+
+#endif
