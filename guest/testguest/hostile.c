@@ -190,6 +190,7 @@ bool blk_begin(struct hctx *c, char *msg, size_t len, const struct virtio_probe_
 	hostile_quiet();
 	memset(c, 0, sizeof(*c));
 	tg_outcome_init(&c->o, msg, len);
+	c->dev = &hostile_blk_dev;
 	if (opts)
 		c->opts = *opts;
 	c->vdev = virtio_find_device(VIRTIO_ID_BLOCK, 0);
@@ -254,13 +255,16 @@ bool lay_chain(struct hctx *c, struct virtqueue *vq, const struct seg *s, unsign
 	return true;
 }
 
+/* Lay @n segments as one chain and post it; c->ids keep it for X_USED. */
 bool post_chain(struct hctx *c, struct virtqueue *vq, const struct seg *s, unsigned int n)
 {
-	uint16_t ids[16];
-
-	if (n > TG_ARRAY_SIZE(ids) || !lay_chain(c, vq, s, n, ids))
+	if (n > TG_ARRAY_SIZE(c->ids))
+		return fail(c, "a chain of %u segments: at most %u", n,
+			    (unsigned int)TG_ARRAY_SIZE(c->ids));
+	if (!lay_chain(c, vq, s, n, c->ids))
 		return false;
-	vring_post_raw(vq, ids[0]);
+	c->nids = n;
+	vring_post_raw(vq, c->ids[0]);
 	return true;
 }
 
@@ -302,13 +306,12 @@ bool all_bytes(const void *buf, size_t len, uint8_t v)
 	return true;
 }
 
-/* Wait for one raw chain's used entry and check it. */
-bool expect_raw_used(struct hctx *c, struct virtqueue *vq, uint16_t head, uint32_t want_len)
+/* Wait for one raw chain's used entry (notified already) and check it. */
+bool wait_raw_used(struct hctx *c, struct virtqueue *vq, uint16_t head, uint32_t want_len)
 {
 	uint64_t end = tg_ns() + EVENT_TIMEOUT;
 	struct vring_used_elem e;
 
-	virtqueue_notify(vq);
 	while (!vring_pop_used_raw(vq, &e)) {
 		if (tg_ns() > end)
 			return fail(c, "not returned within %llu ms (status 0x%x)",
@@ -319,6 +322,202 @@ bool expect_raw_used(struct hctx *c, struct virtqueue *vq, uint16_t head, uint32
 		return fail(c, "used entry id %u len %u, expected id %u len %u", e.id, e.len, head,
 			    want_len);
 	return true;
+}
+
+bool expect_raw_used(struct hctx *c, struct virtqueue *vq, uint16_t head, uint32_t want_len)
+{
+	virtqueue_notify(vq);
+	return wait_raw_used(c, vq, head, want_len);
+}
+
+static bool blk_run_begin(struct hctx *c, char *msg, size_t len, const struct hscenario *sc)
+{
+	return blk_begin(c, msg, len, &sc->opts);
+}
+
+const struct hdev hostile_blk_dev = {
+    .begin = blk_run_begin,
+    .recover = blk_recover,
+    .round_trip = blk_round_trip,
+};
+
+/* The step runner (hostile.h). */
+
+struct virtqueue *step_vq(struct hctx *c, const struct hstep *s)
+{
+	switch (s->q) {
+	case Q_BLK: return c->blk ? c->blk->vqs[0] : NULL;
+	case Q_TX: return c->net ? c->net->tx : NULL;
+	case Q_RX: return c->net ? c->net->rx : NULL;
+	}
+	return NULL;
+}
+
+/* What a check compares with, taken before the action. */
+struct hbefore {
+	uint16_t used;
+	uint64_t config_irqs;
+};
+
+/* A config interrupt taken by the guest (the IO-APIC routes it), and NEEDS_RESET with it. */
+static bool check_config_irq(struct hctx *c, const struct hbefore *b)
+{
+	uint64_t end = tg_ns() + EVENT_TIMEOUT;
+
+	while (c->vdev->stats.config_interrupts == b->config_irqs && tg_ns() < end)
+		tg_wait_irq(end - tg_ns());
+	if (c->vdev->stats.config_interrupts == b->config_irqs)
+		return fail(c, "no config interrupt within %llu ms (status 0x%x)",
+			    (unsigned long long)(EVENT_TIMEOUT / MS), dev_status(c));
+	if (!(dev_status(c) & STATUS_NEEDS_RESET))
+		return fail(c, "config interrupt, but status 0x%x", dev_status(c));
+	return true;
+}
+
+static bool check_not_used(struct hctx *c, const struct hstep *s, const struct hbefore *b)
+{
+	uint16_t now = step_vq(c, s)->vring.used->idx;
+
+	return now == b->used ||
+	       fail(c, "the device returned the chain (used index %u -> %u)", b->used, now);
+}
+
+static bool check_canary(struct hctx *c)
+{
+	if (!all_bytes(c->rbuf, RT_BYTES, CANARY) || !all_bytes(c->status, 16, CANARY))
+		return fail(c, "the device wrote into the buffers of a chain it refused");
+	return true;
+}
+
+/* The chain post_chain() posted comes back as expected; its descriptors are ours again. */
+static bool check_used(struct hctx *c, const struct hstep *s)
+{
+	struct virtqueue *vq = step_vq(c, s);
+
+	if (!wait_raw_used(c, vq, c->ids[0], s->used_len))
+		return false;
+	virtqueue_release_desc(vq, c->ids, c->nids);
+	c->nids = 0;
+	return true;
+}
+
+static bool check_status_byte(struct hctx *c, const struct hstep *s)
+{
+	return *c->status == s->want ||
+	       fail(c, "status %u, expected %u", *c->status, (unsigned int)s->want);
+}
+
+static bool check_req(struct hctx *c, const struct hstep *s)
+{
+	if (c->res < 0 || (uint32_t)c->res != s->want)
+		return fail(c, "result %d (%s), expected status %u", c->res,
+			    c->res < 0 ? virtio_strerror(c->res) : "a status",
+			    (unsigned int)s->want);
+	/* After an error only the status byte is promised: used length 1. */
+	if (s->want != VIRTIO_BLK_S_OK && c->res_len != 1)
+		return fail(c, "used length %u with an error status, expected 1", c->res_len);
+	return true;
+}
+
+/* Requests posted, interrupts taken: for QUIET_NS no queue may have served any. */
+static bool check_queues_quiet(struct hctx *c)
+{
+	uint64_t end = tg_ns() + QUIET_NS;
+
+	while (tg_ns() < end)
+		tg_wait_irq(end - tg_ns());
+	for (unsigned int q = 0; q < c->blk->nr_queues; q++)
+		if (virtqueue_more_used(c->blk->vqs[q]))
+			return fail(c, "queue %u of %u served a request while NEEDS_RESET was set",
+				    q, c->blk->nr_queues);
+	return true;
+}
+
+/* What @s expects, in the order of hostile.h: the device's reaction first, recovery last. */
+static bool check_step(struct hctx *c, const struct hstep *s, const struct hbefore *b)
+{
+	unsigned int x = s->expect;
+
+	return (!(x & X_CONFIG_IRQ) || check_config_irq(c, b)) &&
+	       (!(x & X_NEEDS_RESET) || expect_needs_reset(c, true)) &&
+	       (!(x & X_NOT_USED) || check_not_used(c, s, b)) &&
+	       (!(x & X_CANARY) || check_canary(c)) && (!(x & X_USED) || check_used(c, s)) &&
+	       (!(x & X_STATUS_BYTE) || check_status_byte(c, s)) &&
+	       (!(x & X_REQ) || check_req(c, s)) &&
+	       (!(x & X_QUEUES_QUIET) || check_queues_quiet(c)) &&
+	       (!(x & X_RECOVER) || c->dev->recover(c));
+}
+
+static void take_before(struct hctx *c, const struct hstep *s, struct hbefore *b)
+{
+	if (s->expect & X_NOT_USED)
+		b->used = step_vq(c, s)->vring.used->idx;
+	if (s->expect & X_CONFIG_IRQ)
+		b->config_irqs = c->vdev->stats.config_interrupts;
+	/* The device-writable buffers of the bad chains: a refused chain leaves them be. */
+	if (s->expect & X_CANARY) {
+		memset(c->rbuf, CANARY, RT_BYTES);
+		memset(c->status, CANARY, 16);
+	}
+}
+
+static bool run_step(struct hctx *c, const struct hstep *s)
+{
+	struct hbefore b = {0};
+
+	if (s->name)
+		c->o.step = s->name;
+	take_before(c, s, &b);
+	if (s->act && !s->act(c, s))
+		return false;
+	if (s->expect & X_CANARY)
+		*c->status = CANARY; /* set_hdr() marked it unwritten */
+	if (s->kick)
+		virtqueue_notify(step_vq(c, s));
+	return check_step(c, s, &b);
+}
+
+static bool run_steps(struct hctx *c, const struct hscenario *sc)
+{
+	for (unsigned int i = 0; i < sc->nsteps; i++) {
+		if (run_step(c, &sc->steps[i]))
+			continue;
+		/* A step that stops the table must say why: never a silent PASS. */
+		if (!c->o.failed && !c->o.skipped)
+			fail(c, "step %u stopped without a reason", i);
+		return false;
+	}
+	c->o.step = NULL;
+	return true;
+}
+
+static bool run_end(struct hctx *c, const struct hscenario *sc)
+{
+	switch (sc->end) {
+	case END_RECOVER: c->o.step = "recovery"; return c->dev->recover(c);
+	case END_HEALTHY_ROUND_TRIP:
+		c->o.step = NULL;
+		return expect_healthy(c, STATUS_LIVE) && c->dev->round_trip(c);
+	case END_NONE: return true;
+	}
+	return fail(c, "no such end %d", sc->end);
+}
+
+/* Begin, the steps, the end, and the note: the whole of a table scenario. */
+enum tg_result hostile_run(char *msg, size_t len, const struct hscenario *sc)
+{
+	const struct hdev *dev = sc->dev ? sc->dev : &hostile_blk_dev;
+	struct hctx c;
+
+	if (dev->begin(&c, msg, len, sc) && run_steps(&c, sc) && run_end(&c, sc) && sc->note)
+		sc->note(&c, sc);
+	return hostile_finish(&c);
+}
+
+/* "N variants": each step one way of doing the same bad thing. */
+void note_variants(struct hctx *c, const struct hscenario *sc)
+{
+	tg_snprintf(c->o.msg, c->o.len, "%u variant%s", sc->nsteps, sc->nsteps == 1 ? "" : "s");
 }
 
 static const struct tg_scenario hostile_scenarios[] = {

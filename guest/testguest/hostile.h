@@ -43,6 +43,7 @@
 
 struct hctx {
 	struct tg_outcome o; /* o.step: the variant being tried, for the message */
+	const struct hdev *dev;
 	struct virtio_device *vdev;
 	struct virtio_mmio_device *m;
 	struct virtio_probe_opts opts; /* what recovery probes with */
@@ -60,6 +61,14 @@ struct hctx {
 	/* net */
 	uint8_t guest_ip[4], peer_ip[4];
 	uint8_t *frame;
+	/* the raw chain post_chain() posted last: X_USED waits for it, then frees it */
+	uint16_t ids[16];
+	unsigned int nids;
+	/* the result of the last request, for X_REQ */
+	int res;
+	uint32_t res_len;
+	uint8_t *aux; /* buffers of the odd requests, allocated on first use */
+	void *priv;   /* what a scenario's own steps share */
 };
 
 /* Results. */
@@ -126,7 +135,122 @@ bool post_chain(struct hctx *c, struct virtqueue *vq, const struct seg *s, unsig
 struct vring_desc *make_table(const struct seg *s, unsigned int n, unsigned int room);
 bool post_indirect(struct hctx *c, struct virtqueue *vq, uint64_t t, uint32_t len,
 		   uint16_t extra_flags);
+bool wait_raw_used(struct hctx *c, struct virtqueue *vq, uint16_t head, uint32_t want_len);
 bool expect_raw_used(struct hctx *c, struct virtqueue *vq, uint16_t head, uint32_t want_len);
+
+/*
+ * A scenario as a table of steps. A step does one thing (@act: post a
+ * chain, write registers, set up a ring, send a request), may then notify
+ * its queue (@kick), and checks what must follow (@expect, X_* bits, checked
+ * in the order listed). hostile_run() begins (probe, round trip), runs the
+ * steps in order until one fails, ends as the scenario says (@end) and
+ * notes a PASS (@note).
+ *
+ * @name is the step's failure prefix (o.step); NULL keeps the one before's,
+ * for a step that goes on with what the one before began. An action may be
+ * a check of its own (it returns false after fail() like any other); one
+ * that needs state from an earlier step keeps it in struct hctx.
+ */
+struct hstep;
+typedef bool hact_fn(struct hctx *c, const struct hstep *s);
+
+/* The queue a step acts on: notified when @kick, watched by X_NOT_USED and X_USED. */
+enum hqueue { Q_BLK, Q_TX, Q_RX };
+
+enum {
+	X_CONFIG_IRQ = 1 << 0,	 /* a config interrupt reaches the guest, with NEEDS_RESET */
+	X_NEEDS_RESET = 1 << 1,	 /* DEVICE_NEEDS_RESET, with a config interrupt (polled) */
+	X_NOT_USED = 1 << 2,	 /* the queue's used index did not move */
+	X_CANARY = 1 << 3,	 /* the chain's device-writable buffers keep the canary */
+	X_USED = 1 << 4,	 /* the chain comes back with used length @used_len (then freed) */
+	X_STATUS_BYTE = 1 << 5,	 /* its status byte reads @want */
+	X_REQ = 1 << 6,		 /* the request's status is @want (used length 1 if an error) */
+	X_QUEUES_QUIET = 1 << 7, /* no queue of the disk serves anything for QUIET_NS */
+	X_RECOVER = 1 << 8,	 /* then reset, probe again and round trip */
+};
+
+/* A chain no correct driver posts: refused whole, with NEEDS_RESET, and then recovered from. */
+#define X_REFUSED (X_NEEDS_RESET | X_NOT_USED | X_CANARY | X_RECOVER)
+
+/* Arguments of the chain actions (hostile_blk.c), as each says. */
+struct hchain {
+	uint64_t addr; /* the bad buffer's (or table's) address */
+	uint32_t len;  /* its length, or a number the action takes */
+	bool read;     /* a read (the bad buffer device-writable), or a variant the action names */
+};
+
+/* A request (hostile_blk.c): its sector counted from 0, back from the capacity, or into scratch. */
+enum hat { AT_SECTOR, AT_END, AT_SCRATCH };
+enum hbuf { BUF_READ, BUF_WRITE, BUF_TAIL, BUF_ID, BUF_RANGE }; /* rbuf, wbuf, ...: req_buf() */
+enum hdir { DIR_OF_TYPE, DIR_TO_DEVICE, DIR_FROM_DEVICE };	/* the data's, or the type's */
+
+struct hreq {
+	uint32_t type;
+	enum hat at;
+	uint64_t sector;
+	enum hbuf buf;
+	uint32_t len;
+	enum hdir dir;
+	struct { /* BUF_RANGE: the segment of a DISCARD or WRITE_ZEROES */
+		enum hat at;
+		uint64_t sector;
+		uint32_t num_sectors, flags;
+	} range;
+};
+
+struct hstep {
+	const char *name;
+	hact_fn *act; /* NULL: nothing to do, only checks */
+	enum hqueue q;
+	bool kick;
+	unsigned int expect;
+	uint32_t want;	   /* X_STATUS_BYTE, X_REQ */
+	uint32_t used_len; /* X_USED */
+	union {		   /* the action's arguments */
+		struct hchain chain;
+		struct hreq req;
+	};
+};
+
+/* A step named @n that does @fn (NULL: nothing), then what the rest says (.expect = ...). */
+#define STEP(n, fn, ...)                                                                           \
+	{                                                                                          \
+		.name = (n), .act = (fn), __VA_ARGS__                                              \
+	}
+
+/* How a scenario ends once its steps passed. */
+enum hend {
+	END_RECOVER, /* reset, probe again, round trip: the device works after all that */
+	END_HEALTHY_ROUND_TRIP, /* nothing broken: Status still 0x0f, no config interrupt; a round
+				   trip */
+	END_NONE,		/* nothing more: the steps recovered (or checked) by themselves */
+};
+
+struct hscenario;
+
+/* A device kind: how a scenario begins on it, recovers it and proves it usable. */
+struct hdev {
+	bool (*begin)(struct hctx *c, char *msg, size_t len, const struct hscenario *sc);
+	bool (*recover)(struct hctx *c);
+	bool (*round_trip)(struct hctx *c);
+};
+
+extern const struct hdev hostile_blk_dev;
+
+struct hscenario {
+	const struct hdev *dev;	       /* NULL: the disk (hostile_blk_dev) */
+	struct virtio_probe_opts opts; /* what begin and recovery probe with */
+	const struct hstep *steps;
+	unsigned int nsteps;
+	enum hend end;
+	void (*note)(struct hctx *c, const struct hscenario *sc); /* for a PASS; NULL: none */
+};
+
+#define STEPS(a) .steps = (a), .nsteps = TG_ARRAY_SIZE(a)
+
+enum tg_result hostile_run(char *msg, size_t len, const struct hscenario *sc);
+struct virtqueue *step_vq(struct hctx *c, const struct hstep *s);
+void note_variants(struct hctx *c, const struct hscenario *sc);
 
 /* The scenarios, in the group's order (hostile.c). */
 

@@ -8,92 +8,52 @@
 #include "hostile.h"
 
 /*
- * A bad thing done to queue 0, one variant of it: post it, notify, expect
- * NEEDS_RESET with nothing returned, then recover.
+ * Each bad chain is one step, BAD(): post it on queue 0 (the action), notify,
+ * and expect it refused (X_REFUSED): NEEDS_RESET with a config interrupt,
+ * nothing returned, nothing written; then recovery. A new one is a line in a
+ * table below, and an action when none of these posts it.
  */
-struct bad_case {
-	const char *name;
-	bool (*post)(struct hctx *c, struct virtqueue *vq, const struct bad_case *bc);
-	uint64_t addr;
-	uint32_t len;
-	bool read; /* a read request (the bad buffer device-writable) rather than a write */
-};
-
 #define BAD(n, fn, ...)                                                                            \
 	{                                                                                          \
-		.name = (n), .post = (fn), __VA_ARGS__                                             \
+		.name = (n), .act = (fn), .q = Q_BLK, .kick = true, .expect = X_REFUSED,           \
+		.chain = {                                                                         \
+			__VA_ARGS__                                                                \
+		}                                                                                  \
 	}
-
-static bool run_bad_case(struct hctx *c, const struct bad_case *bc)
-{
-	struct virtqueue *vq = c->blk->vqs[0];
-	uint16_t used_before = vq->vring.used->idx;
-
-	c->o.step = bc->name;
-	/* The device-writable buffers of the bad chains: a refused chain leaves them be. */
-	memset(c->rbuf, CANARY, RT_BYTES);
-	memset(c->status, CANARY, 16);
-	if (!bc->post(c, vq, bc))
-		return false;
-	*c->status = CANARY;
-	virtqueue_notify(vq);
-	if (!expect_needs_reset(c, true))
-		return false;
-	if (vq->vring.used->idx != used_before)
-		return fail(c, "the device returned the chain (used index %u -> %u)", used_before,
-			    vq->vring.used->idx);
-	if (!all_bytes(c->rbuf, RT_BYTES, CANARY) || !all_bytes(c->status, 16, CANARY))
-		return fail(c, "the device wrote into the buffers of a chain it refused");
-	if (!blk_recover(c))
-		return false;
-	c->o.step = NULL;
-	return true;
-}
-
-static enum tg_result run_bad_cases(char *msg, size_t len, const struct bad_case *cases,
-				    unsigned int n, const struct virtio_probe_opts *opts)
-{
-	struct hctx c;
-
-	if (blk_begin(&c, msg, len, opts)) {
-		for (unsigned int i = 0; i < n && run_bad_case(&c, &cases[i]); i++)
-			;
-		if (!c.o.failed)
-			tg_snprintf(msg, len, "%u variant%s", n, n == 1 ? "" : "s");
-	}
-	return hostile_finish(&c);
-}
 
 /* A write of wbuf to scratch, or a read from it, with one bad data buffer. */
-static bool post_bad_data(struct hctx *c, struct virtqueue *vq, const struct bad_case *bc)
+static bool post_bad_data(struct hctx *c, const struct hstep *st)
 {
+	struct virtqueue *vq = step_vq(c, st);
 	struct seg s[4];
 	unsigned int n = 0;
 
-	set_hdr(c, bc->read ? VIRTIO_BLK_T_IN : VIRTIO_BLK_T_OUT, c->scratch);
+	set_hdr(c, st->chain.read ? VIRTIO_BLK_T_IN : VIRTIO_BLK_T_OUT, c->scratch);
 	s[n++] = seg_of(c->hdr, sizeof(*c->hdr), 0);
-	if (!bc->read)
+	if (!st->chain.read)
 		s[n++] = seg_of(c->wbuf, 512, 0);
-	s[n++] = (struct seg){bc->addr, bc->len, bc->read ? VRING_DESC_F_WRITE : 0};
+	s[n++] =
+	    (struct seg){st->chain.addr, st->chain.len, st->chain.read ? VRING_DESC_F_WRITE : 0};
 	s[n++] = seg_of(c->status, 1, VRING_DESC_F_WRITE);
 	return post_chain(c, vq, s, n);
 }
 
-static bool post_bad_header(struct hctx *c, struct virtqueue *vq, const struct bad_case *bc)
+static bool post_bad_header(struct hctx *c, const struct hstep *st)
 {
+	struct virtqueue *vq = step_vq(c, st);
 	struct seg s[] = {
-	    {bc->addr, bc->len, 0},
+	    {st->chain.addr, st->chain.len, 0},
 	    seg_of(c->status, 1, VRING_DESC_F_WRITE),
 	};
 
 	return post_chain(c, vq, s, TG_ARRAY_SIZE(s));
 }
 
-/* Addresses relative to the end of RAM are filled in at run time (len 0 in the table). */
+/* Addresses relative to the end of RAM are filled in at run time: the table is not static. */
 enum tg_result hostile_buffer_outside_ram(char *msg, size_t len)
 {
 	uint64_t top = tg_ram_top();
-	const struct bad_case cases[] = {
+	const struct hstep steps[] = {
 	    BAD("data buffer on the device's own registers", post_bad_data, .addr = 0xd0000000,
 		.len = 512, .read = true),
 	    BAD("data buffer on the local APIC", post_bad_data, .addr = LAPIC_ADDRESS, .len = 512,
@@ -109,14 +69,16 @@ enum tg_result hostile_buffer_outside_ram(char *msg, size_t len)
 	    BAD("request header past RAM", post_bad_header, .addr = top, .len = 16),
 	};
 
-	return run_bad_cases(msg, len, cases, TG_ARRAY_SIZE(cases), NULL);
+	const struct hscenario sc = {STEPS(steps), .end = END_NONE, .note = note_variants};
+
+	return hostile_run(msg, len, &sc);
 }
 
-static bool post_self_loop(struct hctx *c, struct virtqueue *vq, const struct bad_case *bc)
+static bool post_self_loop(struct hctx *c, const struct hstep *st)
 {
+	struct virtqueue *vq = step_vq(c, st);
 	uint16_t id;
 
-	(void)bc;
 	set_hdr(c, VIRTIO_BLK_T_OUT, c->scratch);
 	if (virtqueue_reserve_desc(vq, &id, 1))
 		return fail(c, "no free descriptor");
@@ -125,15 +87,15 @@ static bool post_self_loop(struct hctx *c, struct virtqueue *vq, const struct ba
 	return true;
 }
 
-static bool post_two_loop(struct hctx *c, struct virtqueue *vq, const struct bad_case *bc)
+static bool post_two_loop(struct hctx *c, const struct hstep *st)
 {
+	struct virtqueue *vq = step_vq(c, st);
 	uint16_t ids[2];
 	struct seg s[] = {
 	    seg_of(c->hdr, sizeof(*c->hdr), 0),
 	    seg_of(c->wbuf, 512, 0),
 	};
 
-	(void)bc;
 	set_hdr(c, VIRTIO_BLK_T_OUT, c->scratch);
 	if (!lay_chain(c, vq, s, 2, ids))
 		return false;
@@ -144,8 +106,9 @@ static bool post_two_loop(struct hctx *c, struct virtqueue *vq, const struct bad
 }
 
 /* Writable buffers looping: a device that followed it would write for ever. */
-static bool post_writable_loop(struct hctx *c, struct virtqueue *vq, const struct bad_case *bc)
+static bool post_writable_loop(struct hctx *c, const struct hstep *st)
 {
+	struct virtqueue *vq = step_vq(c, st);
 	uint16_t ids[3];
 	struct seg s[] = {
 	    seg_of(c->hdr, sizeof(*c->hdr), 0),
@@ -153,7 +116,6 @@ static bool post_writable_loop(struct hctx *c, struct virtqueue *vq, const struc
 	    seg_of(c->status, 1, VRING_DESC_F_WRITE),
 	};
 
-	(void)bc;
 	set_hdr(c, VIRTIO_BLK_T_IN, c->scratch);
 	if (!lay_chain(c, vq, s, 3, ids))
 		return false;
@@ -163,15 +125,15 @@ static bool post_writable_loop(struct hctx *c, struct virtqueue *vq, const struc
 	return true;
 }
 
-static bool post_indirect_loop(struct hctx *c, struct virtqueue *vq, const struct bad_case *bc)
+static bool post_indirect_loop(struct hctx *c, const struct hstep *st)
 {
+	struct virtqueue *vq = step_vq(c, st);
 	struct seg s[] = {
 	    seg_of(c->hdr, sizeof(*c->hdr), 0),
 	    seg_of(c->wbuf, 512, 0),
 	};
 	struct vring_desc *t = make_table(s, 2, 2);
 
-	(void)bc;
 	set_hdr(c, VIRTIO_BLK_T_OUT, c->scratch);
 	t[1].flags = VRING_DESC_F_NEXT;
 	t[1].next = 0;
@@ -180,14 +142,16 @@ static bool post_indirect_loop(struct hctx *c, struct virtqueue *vq, const struc
 
 enum tg_result hostile_chain_loop(char *msg, size_t len)
 {
-	static const struct bad_case cases[] = {
+	static const struct hstep steps[] = {
 	    BAD("descriptor chained to itself", post_self_loop),
 	    BAD("two descriptors chained in a loop", post_two_loop),
 	    BAD("device-writable descriptors in a loop", post_writable_loop),
 	    BAD("loop inside an indirect table", post_indirect_loop),
 	};
 
-	return run_bad_cases(msg, len, cases, TG_ARRAY_SIZE(cases), NULL);
+	static const struct hscenario sc = {STEPS(steps), .end = END_NONE, .note = note_variants};
+
+	return hostile_run(msg, len, &sc);
 }
 
 /*
@@ -203,24 +167,24 @@ static void read_segs(struct hctx *c, struct seg *s, unsigned int ndata)
 	s[1 + ndata] = seg_of(c->status, 1, VRING_DESC_F_WRITE);
 }
 
-static bool post_oversized_table(struct hctx *c, struct virtqueue *vq, const struct bad_case *bc)
+static bool post_oversized_table(struct hctx *c, const struct hstep *st)
 {
+	struct virtqueue *vq = step_vq(c, st);
 	struct seg s[SMALL_QUEUE + 1];
 
-	(void)bc;
 	/* Header, 7 data buffers (of 64 bytes: 448, not a whole sector), status: 9. */
 	read_segs(c, s, SMALL_QUEUE - 1);
 	return post_indirect(c, vq, (uintptr_t)make_table(s, SMALL_QUEUE + 1, 0),
 			     (SMALL_QUEUE + 1) * sizeof(struct vring_desc), 0);
 }
 
-static bool post_oversized_mixed(struct hctx *c, struct virtqueue *vq, const struct bad_case *bc)
+static bool post_oversized_mixed(struct hctx *c, const struct hstep *st)
 {
+	struct virtqueue *vq = step_vq(c, st);
 	struct seg s[SMALL_QUEUE + 1];
 	struct vring_desc *t;
 	uint16_t ids[3];
 
-	(void)bc;
 	read_segs(c, s, SMALL_QUEUE - 1);
 	/* Two direct buffers, then a table with the other seven. */
 	t = make_table(s + 2, SMALL_QUEUE - 1, 0);
@@ -234,13 +198,13 @@ static bool post_oversized_mixed(struct hctx *c, struct virtqueue *vq, const str
 	return true;
 }
 
-static bool post_huge_table(struct hctx *c, struct virtqueue *vq, const struct bad_case *bc)
+static bool post_huge_table(struct hctx *c, const struct hstep *st)
 {
+	struct virtqueue *vq = step_vq(c, st);
 	unsigned int n = VMM_QUEUE_NUM_MAX + 1;
 	struct seg s[3];
 	struct vring_desc *t;
 
-	(void)bc;
 	read_segs(c, s, 1);
 	t = make_table(s, 3, n);
 	return post_indirect(c, vq, (uintptr_t)t, n * sizeof(*t), 0);
@@ -248,15 +212,15 @@ static bool post_huge_table(struct hctx *c, struct virtqueue *vq, const struct b
 
 /*
  * The control first: a chain exactly the queue's size, in an indirect
- * table, is served (so the failures below are about the length alone).
+ * table, is served (so the failures after it are about the length alone).
  */
-static bool full_size_chain_works(struct hctx *c)
+static bool full_size_chain_works(struct hctx *c, const struct hstep *st)
 {
 	struct virtio_sg sg[SMALL_QUEUE - 2];
 	struct virtio_blk_req req;
 	int err;
 
-	c->o.step = "control: a chain of exactly the queue size";
+	(void)st;
 	for (unsigned int k = 0; k < TG_ARRAY_SIZE(sg); k++)
 		sg[k] = virtio_sg_buf(c->rbuf + 512 * (k % 2), 512);
 	virtio_blk_req_init_sg(&req, VIRTIO_BLK_T_IN, c->scratch, sg, TG_ARRAY_SIZE(sg));
@@ -268,30 +232,33 @@ static bool full_size_chain_works(struct hctx *c)
 	if (req.used_len != TG_ARRAY_SIZE(sg) * 512 + 1)
 		return fail(c, "used length %u, expected %u", req.used_len,
 			    (unsigned int)(TG_ARRAY_SIZE(sg) * 512 + 1));
-	c->o.step = NULL;
 	return true;
+}
+
+/* The steps after the control. */
+static void note_oversized(struct hctx *c, const struct hscenario *sc)
+{
+	tg_snprintf(c->o.msg, c->o.len, "a chain of %u served, %u longer ones refused", SMALL_QUEUE,
+		    sc->nsteps - 1);
 }
 
 enum tg_result hostile_chain_oversized(char *msg, size_t len)
 {
-	static const struct bad_case cases[] = {
+	static const struct hstep steps[] = {
+	    STEP("control: a chain of exactly the queue size", full_size_chain_works),
 	    BAD("indirect table one longer than the queue", post_oversized_table),
 	    BAD("direct descriptors and a table, together one longer than the queue",
 		post_oversized_mixed),
 	    BAD("indirect table of 257 descriptors", post_huge_table),
 	};
-	const struct virtio_probe_opts opts = {.queue_size = SMALL_QUEUE};
-	struct hctx c;
+	static const struct hscenario sc = {
+	    STEPS(steps),
+	    .opts = {.queue_size = SMALL_QUEUE},
+	    .end = END_NONE,
+	    .note = note_oversized,
+	};
 
-	if (blk_begin(&c, msg, len, &opts) && full_size_chain_works(&c)) {
-		for (unsigned int i = 0; i < TG_ARRAY_SIZE(cases) && run_bad_case(&c, &cases[i]);
-		     i++)
-			;
-		if (!c.o.failed)
-			tg_snprintf(msg, len, "a chain of %u served, %u longer ones refused",
-				    SMALL_QUEUE, (unsigned int)TG_ARRAY_SIZE(cases));
-	}
-	return hostile_finish(&c);
+	return hostile_run(msg, len, &sc);
 }
 
 /* Indirect tables used wrongly. */
@@ -305,21 +272,21 @@ static struct vring_desc *valid_read_table(struct hctx *c)
 	return make_table(s, 3, 0);
 }
 
-static bool post_nested(struct hctx *c, struct virtqueue *vq, const struct bad_case *bc)
+static bool post_nested(struct hctx *c, const struct hstep *st)
 {
+	struct virtqueue *vq = step_vq(c, st);
 	struct vring_desc *inner = valid_read_table(c);
 	struct seg outer = {(uintptr_t)inner, 3 * sizeof(*inner), VRING_DESC_F_INDIRECT};
 
-	(void)bc;
 	return post_indirect(c, vq, (uintptr_t)make_table(&outer, 1, 0), sizeof(*inner), 0);
 }
 
-static bool post_indirect_next(struct hctx *c, struct virtqueue *vq, const struct bad_case *bc)
+static bool post_indirect_next(struct hctx *c, const struct hstep *st)
 {
+	struct virtqueue *vq = step_vq(c, st);
 	struct vring_desc *t = valid_read_table(c);
 	uint16_t ids[2];
 
-	(void)bc;
 	if (virtqueue_reserve_desc(vq, ids, 2))
 		return fail(c, "no free descriptors");
 	vring_write_desc(vq, ids[0], (uintptr_t)t, 3 * sizeof(*t),
@@ -329,19 +296,20 @@ static bool post_indirect_next(struct hctx *c, struct virtqueue *vq, const struc
 	return true;
 }
 
-/* A table as bc says: at bc->addr (0: a valid one) with bc->len bytes. */
-static bool post_table_as(struct hctx *c, struct virtqueue *vq, const struct bad_case *bc)
+/* A table at chain.addr (0: a valid one) of chain.len bytes. */
+static bool post_table_as(struct hctx *c, const struct hstep *st)
 {
-	uint64_t t = bc->addr ? bc->addr : (uintptr_t)valid_read_table(c);
+	struct virtqueue *vq = step_vq(c, st);
+	uint64_t t = st->chain.addr ? st->chain.addr : (uintptr_t)valid_read_table(c);
 
-	return post_indirect(c, vq, t, bc->len, 0);
+	return post_indirect(c, vq, t, st->chain.len, 0);
 }
 
-static bool post_table_next_out(struct hctx *c, struct virtqueue *vq, const struct bad_case *bc)
+static bool post_table_next_out(struct hctx *c, const struct hstep *st)
 {
+	struct virtqueue *vq = step_vq(c, st);
 	struct vring_desc *t = valid_read_table(c);
 
-	(void)bc;
 	t[0].next = 3; /* the table has 3 */
 	return post_indirect(c, vq, (uintptr_t)t, 3 * sizeof(*t), 0);
 }
@@ -349,7 +317,7 @@ static bool post_table_next_out(struct hctx *c, struct virtqueue *vq, const stru
 enum tg_result hostile_indirect_misuse(char *msg, size_t len)
 {
 	uint64_t top = tg_ram_top();
-	const struct bad_case cases[] = {
+	const struct hstep steps[] = {
 	    BAD("indirect table inside an indirect table", post_nested),
 	    BAD("indirect descriptor with NEXT", post_indirect_next),
 	    BAD("indirect table of 0 bytes", post_table_as, .len = 0),
@@ -361,54 +329,64 @@ enum tg_result hostile_indirect_misuse(char *msg, size_t len)
 	    BAD("next index out of an indirect table", post_table_next_out),
 	};
 
-	return run_bad_cases(msg, len, cases, TG_ARRAY_SIZE(cases), NULL);
+	const struct hscenario sc = {STEPS(steps), .end = END_NONE, .note = note_variants};
+
+	return hostile_run(msg, len, &sc);
 }
 
 /* With RING_INDIRECT_DESC withheld, a perfectly good indirect table is a broken ring. */
 enum tg_result hostile_indirect_unnegotiated(char *msg, size_t len)
 {
-	static const struct bad_case cases[] = {
+	static const struct hstep steps[] = {
 	    BAD("indirect descriptor without VIRTIO_RING_F_INDIRECT_DESC", post_table_as,
 		.len = 3 * sizeof(struct vring_desc)),
 	};
-	const struct virtio_probe_opts opts = {.clear = VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC)};
+	static const struct hscenario sc = {
+	    STEPS(steps),
+	    .opts = {.clear = VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC)},
+	    .end = END_NONE,
+	    .note = note_variants,
+	};
 
-	return run_bad_cases(msg, len, cases, TG_ARRAY_SIZE(cases), &opts);
+	return hostile_run(msg, len, &sc);
 }
 
 /* Indices: the available index, a head, a next, all out of range (queue of 8). */
 
-static bool post_avail_ahead(struct hctx *c, struct virtqueue *vq, const struct bad_case *bc)
+static bool post_avail_ahead(struct hctx *c, const struct hstep *st)
 {
-	(void)c;
+	struct virtqueue *vq = step_vq(c, st);
+
 	/* The ring entries are all 0, a valid head: only the index is wrong. */
-	vring_set_avail_idx_raw(vq, (uint16_t)(vq->avail_idx + bc->len));
+	vring_set_avail_idx_raw(vq, (uint16_t)(vq->avail_idx + st->chain.len));
 	return true;
 }
 
-static bool post_head(struct hctx *c, struct virtqueue *vq, const struct bad_case *bc)
+static bool post_head(struct hctx *c, const struct hstep *st)
 {
-	(void)c;
-	vring_post_raw(vq, (uint16_t)bc->len);
+	struct virtqueue *vq = step_vq(c, st);
+
+	vring_post_raw(vq, (uint16_t)st->chain.len);
 	return true;
 }
 
-static bool post_next_out(struct hctx *c, struct virtqueue *vq, const struct bad_case *bc)
+static bool post_next_out(struct hctx *c, const struct hstep *st)
 {
+	struct virtqueue *vq = step_vq(c, st);
 	uint16_t id;
 
 	set_hdr(c, VIRTIO_BLK_T_OUT, c->scratch);
 	if (virtqueue_reserve_desc(vq, &id, 1))
 		return fail(c, "no free descriptor");
 	vring_write_desc(vq, id, (uintptr_t)c->hdr, sizeof(*c->hdr), VRING_DESC_F_NEXT,
-			 (uint16_t)bc->len);
+			 (uint16_t)st->chain.len);
 	vring_post_raw(vq, id);
 	return true;
 }
 
 enum tg_result hostile_ring_indices(char *msg, size_t len)
 {
-	static const struct bad_case cases[] = {
+	static const struct hstep steps[] = {
 	    BAD("available index 9 ahead on a queue of 8", post_avail_ahead,
 		.len = SMALL_QUEUE + 1),
 	    BAD("available index 1 behind (65535 ahead)", post_avail_ahead, .len = 0xffff),
@@ -416,9 +394,14 @@ enum tg_result hostile_ring_indices(char *msg, size_t len)
 	    BAD("chain head 65535", post_head, .len = 0xffff),
 	    BAD("next index 8 on a queue of 8", post_next_out, .len = SMALL_QUEUE),
 	};
-	const struct virtio_probe_opts opts = {.queue_size = SMALL_QUEUE};
+	static const struct hscenario sc = {
+	    STEPS(steps),
+	    .opts = {.queue_size = SMALL_QUEUE},
+	    .end = END_NONE,
+	    .note = note_variants,
+	};
 
-	return run_bad_cases(msg, len, cases, TG_ARRAY_SIZE(cases), &opts);
+	return hostile_run(msg, len, &sc);
 }
 
 /* Zero-length buffers, and a readable buffer after a writable one. */
@@ -432,9 +415,10 @@ static bool post_segs_case(struct hctx *c, struct virtqueue *vq, const struct se
 	return post_chain(c, vq, s, n);
 }
 
-/* bc->len picks which buffer is empty: 0 header, 1 data, 2 status; bc->read: indirect. */
-static bool post_zero_len(struct hctx *c, struct virtqueue *vq, const struct bad_case *bc)
+/* chain.len picks which buffer is empty: 0 header, 1 data, 2 status; chain.read: indirect. */
+static bool post_zero_len(struct hctx *c, const struct hstep *st)
 {
+	struct virtqueue *vq = step_vq(c, st);
 	struct seg s[] = {
 	    seg_of(c->hdr, sizeof(*c->hdr), 0),
 	    seg_of(c->rbuf, 512, VRING_DESC_F_WRITE),
@@ -442,12 +426,13 @@ static bool post_zero_len(struct hctx *c, struct virtqueue *vq, const struct bad
 	};
 
 	set_hdr(c, VIRTIO_BLK_T_IN, c->scratch);
-	s[bc->len].len = 0;
-	return post_segs_case(c, vq, s, TG_ARRAY_SIZE(s), bc->read);
+	s[st->chain.len].len = 0;
+	return post_segs_case(c, vq, s, TG_ARRAY_SIZE(s), st->chain.read);
 }
 
-static bool post_read_after_write(struct hctx *c, struct virtqueue *vq, const struct bad_case *bc)
+static bool post_read_after_write(struct hctx *c, const struct hstep *st)
 {
+	struct virtqueue *vq = step_vq(c, st);
 	struct seg s[] = {
 	    seg_of(c->hdr, sizeof(*c->hdr), 0),
 	    seg_of(c->rbuf, 512, VRING_DESC_F_WRITE),
@@ -456,12 +441,12 @@ static bool post_read_after_write(struct hctx *c, struct virtqueue *vq, const st
 	};
 
 	set_hdr(c, VIRTIO_BLK_T_IN, c->scratch);
-	return post_segs_case(c, vq, s, TG_ARRAY_SIZE(s), bc->read);
+	return post_segs_case(c, vq, s, TG_ARRAY_SIZE(s), st->chain.read);
 }
 
 enum tg_result hostile_bad_buffers(char *msg, size_t len)
 {
-	static const struct bad_case cases[] = {
+	static const struct hstep steps[] = {
 	    BAD("zero-length header", post_zero_len, .len = 0),
 	    BAD("zero-length data buffer", post_zero_len, .len = 1),
 	    BAD("zero-length status buffer", post_zero_len, .len = 2),
@@ -471,7 +456,32 @@ enum tg_result hostile_bad_buffers(char *msg, size_t len)
 		.read = true),
 	};
 
-	return run_bad_cases(msg, len, cases, TG_ARRAY_SIZE(cases), NULL);
+	static const struct hscenario sc = {STEPS(steps), .end = END_NONE, .note = note_variants};
+
+	return hostile_run(msg, len, &sc);
+}
+
+/* A good request on every queue, to be left unserved while NEEDS_RESET is set. */
+static bool submit_everywhere(struct hctx *c, const struct hstep *st)
+{
+	unsigned int n = c->blk->nr_queues;
+	struct virtio_blk_req *reqs = tg_alloc(n * sizeof(*reqs), 64);
+	char(*ids)[24] = tg_alloc(sizeof(*ids) * n, 8);
+
+	(void)st;
+	for (unsigned int q = 0; q < n; q++) {
+		virtio_blk_req_init(&reqs[q], VIRTIO_BLK_T_GET_ID, 0, ids[q], VIRTIO_BLK_ID_BYTES);
+		if (virtio_blk_submit(c->blk, q, &reqs[q]))
+			return fail(c, "cannot submit on queue %u", q);
+	}
+	return true;
+}
+
+static void note_quiet(struct hctx *c, const struct hscenario *sc)
+{
+	(void)sc;
+	tg_snprintf(c->o.msg, c->o.len, "%u queue(s) quiet for %llu ms", c->blk->nr_queues,
+		    (unsigned long long)(QUIET_NS / MS));
 }
 
 /*
@@ -481,53 +491,18 @@ enum tg_result hostile_bad_buffers(char *msg, size_t len)
  */
 enum tg_result hostile_needs_reset_interrupt(char *msg, size_t len)
 {
-	const struct virtio_probe_opts opts = {.use_irq = true};
-	struct virtio_blk_req reqs[VIRTIO_BLK_MAX_QUEUES];
-	char(*ids)[24];
-	uint64_t before, end;
-	struct hctx c;
-	unsigned int q;
+	static const struct hstep steps[] = {
+	    STEP("descriptor chained to itself", post_self_loop, .q = Q_BLK, .kick = true,
+		 .expect = X_CONFIG_IRQ),
+	    STEP("a good request on every queue", submit_everywhere, .expect = X_QUEUES_QUIET),
+	};
+	static const struct hscenario sc = {
+	    STEPS(steps),
+	    .opts = {.use_irq = true},
+	    .note = note_quiet,
+	};
 
-	if (!blk_begin(&c, msg, len, &opts))
-		return hostile_finish(&c);
-	before = c.vdev->stats.config_interrupts;
-	post_self_loop(&c, c.blk->vqs[0], NULL);
-	virtqueue_notify(c.blk->vqs[0]);
-	end = tg_ns() + EVENT_TIMEOUT;
-	while (c.vdev->stats.config_interrupts == before && tg_ns() < end)
-		tg_wait_irq(end - tg_ns());
-	if (c.vdev->stats.config_interrupts == before) {
-		fail(&c, "no config interrupt within %llu ms (status 0x%x)",
-		     (unsigned long long)(EVENT_TIMEOUT / MS), dev_status(&c));
-		return hostile_finish(&c);
-	}
-	if (!(dev_status(&c) & STATUS_NEEDS_RESET)) {
-		fail(&c, "config interrupt, but status 0x%x", dev_status(&c));
-		return hostile_finish(&c);
-	}
-	/* A good request on every queue: none may be served now. */
-	ids = tg_alloc(sizeof(*ids) * c.blk->nr_queues, 8);
-	for (q = 0; q < c.blk->nr_queues; q++) {
-		virtio_blk_req_init(&reqs[q], VIRTIO_BLK_T_GET_ID, 0, ids[q], VIRTIO_BLK_ID_BYTES);
-		if (virtio_blk_submit(c.blk, q, &reqs[q])) {
-			fail(&c, "cannot submit on queue %u", q);
-			return hostile_finish(&c);
-		}
-	}
-	end = tg_ns() + QUIET_NS;
-	while (tg_ns() < end)
-		tg_wait_irq(end - tg_ns());
-	for (q = 0; q < c.blk->nr_queues; q++) {
-		if (virtqueue_more_used(c.blk->vqs[q])) {
-			fail(&c, "queue %u of %u served a request while NEEDS_RESET was set", q,
-			     c.blk->nr_queues);
-			return hostile_finish(&c);
-		}
-	}
-	if (blk_recover(&c))
-		tg_snprintf(msg, len, "%u queue(s) quiet for %llu ms", c.blk->nr_queues,
-			    (unsigned long long)(QUIET_NS / MS));
-	return hostile_finish(&c);
+	return hostile_run(msg, len, &sc);
 }
 
 /*
@@ -569,256 +544,292 @@ static long first_changed_word(void *arg)
 	return -1;
 }
 
-static bool queue_in_flight(struct hctx *c, struct virtio_blk_req *reqs, uint8_t *bufs)
+/* What the steps of reset_in_flight share (c->priv). */
+struct inflight {
+	struct virtio_blk_req *reqs;
+	uint8_t *bufs;
+	uint16_t used;	   /* the used index the reset left */
+	unsigned int done; /* requests completed by then */
+};
+
+static bool queue_in_flight(struct hctx *c, const struct hstep *st)
 {
 	uint64_t span = INFLIGHT_BYTES / 512, room = c->scratch - span;
+	struct inflight *f;
 
+	(void)st;
+	if (c->scratch < 2 * INFLIGHT_BYTES / 512)
+		return skip(c, "the disk is smaller than %u MiB", 2 * INFLIGHT_BYTES >> 20);
+	f = c->priv = tg_alloc(sizeof(*f), 64);
+	f->bufs = tg_alloc((size_t)INFLIGHT_REQS * INFLIGHT_BYTES, TG_PAGE_SIZE);
+	f->reqs = tg_alloc(INFLIGHT_REQS * sizeof(*f->reqs), 64);
 	for (unsigned int i = 0; i < INFLIGHT_REQS; i++) {
-		uint8_t *buf = bufs + (size_t)i * INFLIGHT_BYTES;
+		struct virtio_blk_req *r = &f->reqs[i];
+		uint8_t *buf = f->bufs + (size_t)i * INFLIGHT_BYTES;
 		uint64_t sector = (uint64_t)i * span % room;
 		int err;
 
 		if (i < INFLIGHT_WRITES)
-			virtio_blk_req_init(&reqs[i], VIRTIO_BLK_T_OUT, sector, buf,
-					    INFLIGHT_BYTES);
+			virtio_blk_req_init(r, VIRTIO_BLK_T_OUT, sector, buf, INFLIGHT_BYTES);
 		else if (i == INFLIGHT_WRITES)
-			virtio_blk_req_init(&reqs[i], VIRTIO_BLK_T_FLUSH, 0, NULL, 0);
+			virtio_blk_req_init(r, VIRTIO_BLK_T_FLUSH, 0, NULL, 0);
 		else
-			virtio_blk_req_init(&reqs[i], VIRTIO_BLK_T_IN, sector, buf, INFLIGHT_BYTES);
-		err = virtio_blk_queue(c->blk, 0, &reqs[i]);
+			virtio_blk_req_init(r, VIRTIO_BLK_T_IN, sector, buf, INFLIGHT_BYTES);
+		err = virtio_blk_queue(c->blk, 0, r);
 		if (err)
 			return fail(c, "queueing request %u: %s", i, virtio_strerror(err));
 	}
 	return true;
 }
 
-enum tg_result hostile_reset_in_flight(char *msg, size_t len)
+/* Kick them all; reset when the first completes, and note how far the device got. */
+static bool reset_when_first_done(struct hctx *c, const struct hstep *st)
 {
-	size_t reads = (size_t)(INFLIGHT_REQS - INFLIGHT_WRITES) * INFLIGHT_BYTES;
-	struct virtio_blk_req *reqs;
-	struct canary_check k;
-	uint8_t *bufs, *rbase;
-	unsigned int done;
+	struct virtqueue *vq = c->blk->vqs[0];
+	struct inflight *f = c->priv;
 	uint64_t end;
-	struct hctx c;
-	uint16_t used;
+
+	(void)st;
+	virtio_blk_kick(c->blk, 0);
+	end = tg_ns() + EVENT_TIMEOUT;
+	while (!virtqueue_more_used(vq) && tg_ns() < end)
+		cpu_relax();
+	if (!dev_reset(c))
+		return false;
+	f->used = vq->vring.used->idx;
+	f->done = (uint16_t)(f->used - vq->last_used_idx);
+	return true;
+}
+
+/*
+ * Canaries written after the reset into every read buffer and status byte
+ * survive QUIET_NS, and the used index stays where the reset left it.
+ */
+static bool nothing_after_reset(struct hctx *c, const struct hstep *st)
+{
+	struct inflight *f = c->priv;
+	struct canary_check k = {
+	    (const uint64_t *)(f->bufs + (size_t)INFLIGHT_WRITES * INFLIGHT_BYTES),
+	    (size_t)(INFLIGHT_REQS - INFLIGHT_WRITES) * INFLIGHT_BYTES / 8,
+	    0x0101010101010101ULL * CANARY,
+	};
+	uint64_t end;
 	long bad;
 
-	if (!blk_begin(&c, msg, len, NULL))
-		return hostile_finish(&c);
-	if (c.scratch < 2 * INFLIGHT_BYTES / 512) {
-		skip(&c, "the disk is smaller than %u MiB", 2 * INFLIGHT_BYTES >> 20);
-		return hostile_finish(&c);
-	}
-	bufs = tg_alloc((size_t)INFLIGHT_REQS * INFLIGHT_BYTES, TG_PAGE_SIZE);
-	reqs = tg_alloc(INFLIGHT_REQS * sizeof(*reqs), 64);
-	rbase = bufs + (size_t)INFLIGHT_WRITES * INFLIGHT_BYTES;
-	if (!queue_in_flight(&c, reqs, bufs))
-		return hostile_finish(&c);
-	virtio_blk_kick(c.blk, 0);
-	end = tg_ns() + EVENT_TIMEOUT;
-	while (!virtqueue_more_used(c.blk->vqs[0]) && tg_ns() < end)
-		cpu_relax();
-	if (!dev_reset(&c))
-		return hostile_finish(&c);
-	used = c.blk->vqs[0]->vring.used->idx;
-	done = (uint16_t)(used - c.blk->vqs[0]->last_used_idx);
-	k = (struct canary_check){(const uint64_t *)rbase, reads / 8,
-				  0x0101010101010101ULL * CANARY};
+	(void)st;
 	/* In ring 3: a fill in emulated ring 0 of pages the host just wrote takes ~1 s. */
 	tg_run_user(fill_words, &k);
 	for (unsigned int i = 0; i < INFLIGHT_REQS; i++)
-		reqs[i].status = CANARY;
+		f->reqs[i].status = CANARY;
 	end = tg_ns() + QUIET_NS;
 	while (tg_ns() < end)
 		cpu_relax();
 	bad = tg_run_user(first_changed_word, &k);
-	if (bad >= 0) {
-		fail(&c, "byte %ld of the read buffers changed after the reset", bad * 8);
-		return hostile_finish(&c);
-	}
-	for (unsigned int i = 0; i < INFLIGHT_REQS; i++) {
-		if (reqs[i].status != CANARY) {
-			fail(&c, "status byte of request %u written after the reset", i);
-			return hostile_finish(&c);
-		}
-	}
-	if (c.blk->vqs[0]->vring.used->idx != used) {
-		fail(&c, "used index moved from %u to %u after the reset", used,
-		     c.blk->vqs[0]->vring.used->idx);
-		return hostile_finish(&c);
-	}
-	c.o.step = "recovery";
-	if (blk_recover(&c))
-		tg_snprintf(msg, len, "%u of %u requests done when reset", done, INFLIGHT_REQS);
-	return hostile_finish(&c);
-}
-
-/* Malformed requests on a sane ring: a status, and the device goes on. */
-
-static int blk_do(struct hctx *c, struct virtio_blk_req *req)
-{
-	req->no_limits = true;
-	return virtio_blk_do(c->blk, 0, req);
-}
-
-static bool expect_req(struct hctx *c, const char *what, struct virtio_blk_req *req, int want)
-{
-	int got;
-
-	c->o.step = what;
-	got = blk_do(c, req);
-	if (got != want)
-		return fail(c, "result %d (%s), expected status %d", got,
-			    got < 0 ? virtio_strerror(got) : "a status", want);
-	/* After an error only the status byte is promised: used length 1. */
-	if (want != VIRTIO_BLK_S_OK && req->used_len != 1)
-		return fail(c, "used length %u with an error status, expected 1", req->used_len);
-	c->o.step = NULL;
+	if (bad >= 0)
+		return fail(c, "byte %ld of the read buffers changed after the reset", bad * 8);
+	for (unsigned int i = 0; i < INFLIGHT_REQS; i++)
+		if (f->reqs[i].status != CANARY)
+			return fail(c, "status byte of request %u written after the reset", i);
+	if (c->blk->vqs[0]->vring.used->idx != f->used)
+		return fail(c, "used index moved from %u to %u after the reset", f->used,
+			    c->blk->vqs[0]->vring.used->idx);
 	return true;
 }
 
-static bool bad_rw_requests(struct hctx *c)
+static void note_in_flight(struct hctx *c, const struct hscenario *sc)
 {
-	struct virtio_blk_req req;
-	uint8_t *tail = tg_alloc(512, 512);
+	const struct inflight *f = c->priv;
 
-	virtio_blk_req_init(&req, VIRTIO_BLK_T_IN, c->capacity, c->rbuf, 512);
-	if (!expect_req(c, "read at the capacity", &req, VIRTIO_BLK_S_IOERR))
-		return false;
-	virtio_blk_req_init(&req, VIRTIO_BLK_T_IN, c->capacity - 1, c->rbuf, 1024);
-	if (!expect_req(c, "read across the end of the disk", &req, VIRTIO_BLK_S_IOERR))
-		return false;
-	virtio_blk_req_init(&req, VIRTIO_BLK_T_IN, ~0ULL >> 9, c->rbuf, 1024);
-	if (!expect_req(c, "read at a sector whose offset overflows", &req, VIRTIO_BLK_S_IOERR))
-		return false;
-	virtio_blk_req_init(&req, VIRTIO_BLK_T_IN, c->capacity - 1, tail, 512);
-	if (!expect_req(c, "read of the last sector", &req, VIRTIO_BLK_S_OK))
-		return false;
-	virtio_blk_req_init(&req, VIRTIO_BLK_T_OUT, c->capacity - 1, c->wbuf, 1024);
-	if (!expect_req(c, "write across the end of the disk", &req, VIRTIO_BLK_S_IOERR))
-		return false;
-	virtio_blk_req_init(&req, VIRTIO_BLK_T_IN, c->capacity - 1, c->rbuf, 512);
-	if (!expect_req(c, "reading the last sector again", &req, VIRTIO_BLK_S_OK))
-		return false;
-	if (!same_words(c->rbuf, tail, 512))
-		return fail(c, "a write across the end of the disk changed its last sector");
-	virtio_blk_req_init(&req, VIRTIO_BLK_T_IN, c->scratch, c->rbuf, 100);
-	if (!expect_req(c, "read of 100 bytes", &req, VIRTIO_BLK_S_IOERR))
-		return false;
-	virtio_blk_req_init(&req, VIRTIO_BLK_T_OUT, c->scratch, c->wbuf, 700);
-	if (!expect_req(c, "write of 700 bytes", &req, VIRTIO_BLK_S_IOERR))
-		return false;
-	virtio_blk_req_init(&req, VIRTIO_BLK_T_OUT, c->scratch, c->rbuf, 512);
-	req.data_out = false;
-	if (!expect_req(c, "write whose data is device-writable", &req, VIRTIO_BLK_S_IOERR))
-		return false;
-	virtio_blk_req_init(&req, VIRTIO_BLK_T_IN, c->scratch, c->wbuf, 512);
-	req.data_out = true;
-	return expect_req(c, "read whose data is device-readable", &req, VIRTIO_BLK_S_IOERR);
+	(void)sc;
+	tg_snprintf(c->o.msg, c->o.len, "%u of %u requests done when reset", f->done,
+		    INFLIGHT_REQS);
 }
 
-static bool bad_other_requests(struct hctx *c)
+enum tg_result hostile_reset_in_flight(char *msg, size_t len)
 {
-	struct virtio_blk_discard_write_zeroes seg = {.sector = c->scratch, .num_sectors = 1};
-	struct virtio_blk_req req;
-	char id[VIRTIO_BLK_ID_BYTES + 1];
+	static const struct hstep steps[] = {
+	    STEP(NULL, queue_in_flight),
+	    STEP(NULL, reset_when_first_done),
+	    STEP(NULL, nothing_after_reset),
+	};
+	static const struct hscenario sc = {STEPS(steps), .note = note_in_flight};
 
-	virtio_blk_req_init(&req, 0x7777, 0, c->rbuf, 512);
-	if (!expect_req(c, "request type 0x7777", &req, VIRTIO_BLK_S_UNSUPP))
-		return false;
-	virtio_blk_req_init(&req, VIRTIO_BLK_T_GET_ID, 0, id, VIRTIO_BLK_ID_BYTES - 1);
-	if (!expect_req(c, "GET_ID into 19 bytes", &req, VIRTIO_BLK_S_IOERR))
-		return false;
-	virtio_blk_req_init(&req, VIRTIO_BLK_T_GET_ID, 0, id, VIRTIO_BLK_ID_BYTES);
-	if (!expect_req(c, "GET_ID into 20 bytes", &req, VIRTIO_BLK_S_OK))
-		return false;
-	if (!virtio_has_feature(c->vdev, VIRTIO_BLK_F_DISCARD) ||
-	    !virtio_has_feature(c->vdev, VIRTIO_BLK_F_WRITE_ZEROES))
-		return fail(c, "DISCARD and WRITE_ZEROES not negotiated on a writable disk");
-	seg.flags = VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP;
-	virtio_blk_req_init(&req, VIRTIO_BLK_T_DISCARD, 0, &seg, sizeof(seg));
-	if (!expect_req(c, "discard with the UNMAP flag", &req, VIRTIO_BLK_S_UNSUPP))
-		return false;
-	seg.flags = 2;
-	virtio_blk_req_init(&req, VIRTIO_BLK_T_WRITE_ZEROES, 0, &seg, sizeof(seg));
-	if (!expect_req(c, "write zeroes with unknown flag 2", &req, VIRTIO_BLK_S_UNSUPP))
-		return false;
-	seg = (struct virtio_blk_discard_write_zeroes){.sector = c->capacity - 1, .num_sectors = 2};
-	virtio_blk_req_init(&req, VIRTIO_BLK_T_DISCARD, 0, &seg, sizeof(seg));
-	if (!expect_req(c, "discard across the end of the disk", &req, VIRTIO_BLK_S_IOERR))
-		return false;
-	seg = (struct virtio_blk_discard_write_zeroes){.sector = 0,
-						       .num_sectors = VMM_BLK_RANGE_SECTORS + 1};
-	virtio_blk_req_init(&req, VIRTIO_BLK_T_WRITE_ZEROES, 0, &seg, sizeof(seg));
-	if (!expect_req(c, "write zeroes over more than max_write_zeroes_sectors", &req,
-			VIRTIO_BLK_S_IOERR))
-		return false;
-	virtio_blk_req_init(&req, VIRTIO_BLK_T_DISCARD, 0, &seg, sizeof(seg) - 4);
-	return expect_req(c, "discard with 12 bytes of segment", &req, VIRTIO_BLK_S_IOERR);
+	return hostile_run(msg, len, &sc);
+}
+
+/*
+ * Malformed requests on a sane ring: a status, and the device goes on. Each
+ * request is one step, REQ() (RANGE() for a DISCARD or WRITE_ZEROES with
+ * its segment), with the status it must get (X_REQ); sectors are counted
+ * from 0, back from the capacity or into the scratch area.
+ */
+#define SECTOR(n)   .at = AT_SECTOR, .sector = (n)
+#define FROM_END(n) .at = AT_END, .sector = (n)
+#define SCRATCH(n)  .at = AT_SCRATCH, .sector = (n)
+
+#define REQ(n, t, where, b, l, status, ...)                                                        \
+	STEP(n, send_req, .expect = X_REQ, .want = (status),                                       \
+	     .req = {.type = (t), where, .buf = (b), .len = (l), __VA_ARGS__})
+#define RANGE(n, t, where, nsec, f, l, status)                                                     \
+	REQ(n, t, SECTOR(0), BUF_RANGE, l, status,                                                 \
+	    .range = {where, .num_sectors = (nsec), .flags = (f)})
+
+static uint64_t sector_at(struct hctx *c, enum hat at, uint64_t n)
+{
+	switch (at) {
+	case AT_SECTOR: return n;
+	case AT_END: return c->capacity - n;
+	case AT_SCRATCH: return c->scratch + n;
+	}
+	return n;
+}
+
+/* The request's data buffer; the ones only bad_requests needs are allocated on first use. */
+static void *req_buf(struct hctx *c, const struct hreq *r)
+{
+	struct virtio_blk_discard_write_zeroes *range;
+
+	if (!c->aux)
+		c->aux = tg_alloc(1024, 512);
+	switch (r->buf) {
+	case BUF_READ: return c->rbuf;
+	case BUF_WRITE: return c->wbuf;
+	case BUF_TAIL: return c->aux;
+	case BUF_ID: return c->aux + 512;
+	case BUF_RANGE: break;
+	}
+	range = (void *)(c->aux + 768);
+	*range = (struct virtio_blk_discard_write_zeroes){
+	    .sector = sector_at(c, r->range.at, r->range.sector),
+	    .num_sectors = r->range.num_sectors,
+	    .flags = r->range.flags,
+	};
+	return range;
+}
+
+/* The request, without the driver's limits: the result for X_REQ in c->res. */
+static bool send_req(struct hctx *c, const struct hstep *st)
+{
+	const struct hreq *r = &st->req;
+	struct virtio_blk_req req;
+
+	virtio_blk_req_init(&req, r->type, sector_at(c, r->at, r->sector), req_buf(c, r), r->len);
+	if (r->dir != DIR_OF_TYPE)
+		req.data_out = r->dir == DIR_TO_DEVICE;
+	req.no_limits = true;
+	c->res = virtio_blk_do(c->blk, 0, &req);
+	c->res_len = req.used_len;
+	return true;
+}
+
+static bool tail_unchanged(struct hctx *c, const struct hstep *st)
+{
+	(void)st;
+	return same_words(c->rbuf, c->aux, 512) ||
+	       fail(c, "a write across the end of the disk changed its last sector");
+}
+
+static bool ranges_offered(struct hctx *c, const struct hstep *st)
+{
+	(void)st;
+	return (virtio_has_feature(c->vdev, VIRTIO_BLK_F_DISCARD) &&
+		virtio_has_feature(c->vdev, VIRTIO_BLK_F_WRITE_ZEROES)) ||
+	       fail(c, "DISCARD and WRITE_ZEROES not negotiated");
 }
 
 /* Headers split, cut short or with no status byte: chains the driver's helpers cannot build. */
-static bool odd_chains(struct hctx *c)
+static bool post_split_header(struct hctx *c, const struct hstep *st)
 {
-	struct virtqueue *vq = c->blk->vqs[0];
 	uint8_t *h = (uint8_t *)c->hdr;
-	uint16_t ids[4];
-	struct seg split[] = {
+	struct seg s[] = {
 	    seg_of(h, 5, 0),
 	    seg_of(h + 5, 11, 0),
 	    seg_of(c->rbuf, RT_BYTES, VRING_DESC_F_WRITE),
 	    seg_of(c->status, 1, VRING_DESC_F_WRITE),
 	};
-	struct seg shorthdr[] = {
-	    seg_of(h, 8, 0),
-	    seg_of(c->status, 1, VRING_DESC_F_WRITE),
-	};
-	struct seg nostatus[] = {seg_of(h, 16, 0)};
 
-	c->o.step = "header split 5 + 11 across two buffers";
 	set_hdr(c, VIRTIO_BLK_T_IN, c->scratch);
 	memset(c->rbuf, 0, RT_BYTES);
-	if (!lay_chain(c, vq, split, 4, ids))
-		return false;
-	vring_post_raw(vq, ids[0]);
-	if (!expect_raw_used(c, vq, ids[0], RT_BYTES + 1))
-		return false;
-	virtqueue_release_desc(vq, ids, 4);
-	if (*c->status != VIRTIO_BLK_S_OK || !same_words(c->rbuf, c->last, RT_BYTES))
-		return fail(c, "status %u, data %s", *c->status,
-			    same_words(c->rbuf, c->last, RT_BYTES) ? "right" : "wrong");
+	return post_chain(c, step_vq(c, st), s, TG_ARRAY_SIZE(s));
+}
 
-	c->o.step = "header of 8 bytes";
+static bool read_gave_last(struct hctx *c, const struct hstep *st)
+{
+	(void)st;
+	return same_words(c->rbuf, c->last, RT_BYTES) ||
+	       fail(c, "status %u, data wrong", *c->status);
+}
+
+static bool post_short_header(struct hctx *c, const struct hstep *st)
+{
+	struct seg s[] = {
+	    seg_of(c->hdr, 8, 0),
+	    seg_of(c->status, 1, VRING_DESC_F_WRITE),
+	};
+
 	set_hdr(c, VIRTIO_BLK_T_IN, c->scratch);
-	if (!lay_chain(c, vq, shorthdr, 2, ids))
-		return false;
-	vring_post_raw(vq, ids[0]);
-	if (!expect_raw_used(c, vq, ids[0], 1))
-		return false;
-	virtqueue_release_desc(vq, ids, 2);
-	if (*c->status != VIRTIO_BLK_S_IOERR)
-		return fail(c, "status %u, expected IOERR", *c->status);
+	return post_chain(c, step_vq(c, st), s, TG_ARRAY_SIZE(s));
+}
 
-	/* No writable byte for a status: given back untouched, used length 0. */
-	c->o.step = "request without a writable byte";
+static bool post_no_status(struct hctx *c, const struct hstep *st)
+{
+	struct seg s = seg_of(c->hdr, 16, 0);
+
 	set_hdr(c, VIRTIO_BLK_T_OUT, c->scratch);
-	if (!lay_chain(c, vq, nostatus, 1, ids))
-		return false;
-	vring_post_raw(vq, ids[0]);
-	if (!expect_raw_used(c, vq, ids[0], 0))
-		return false;
-	virtqueue_release_desc(vq, ids, 1);
-	c->o.step = NULL;
-	return true;
+	return post_chain(c, step_vq(c, st), &s, 1);
 }
 
 enum tg_result hostile_bad_requests(char *msg, size_t len)
 {
-	struct hctx c;
+	static const struct hstep steps[] = {
+	    REQ("read at the capacity", VIRTIO_BLK_T_IN, FROM_END(0), BUF_READ, 512,
+		VIRTIO_BLK_S_IOERR),
+	    REQ("read across the end of the disk", VIRTIO_BLK_T_IN, FROM_END(1), BUF_READ, 1024,
+		VIRTIO_BLK_S_IOERR),
+	    REQ("read at a sector whose offset overflows", VIRTIO_BLK_T_IN, SECTOR(~0ULL >> 9),
+		BUF_READ, 1024, VIRTIO_BLK_S_IOERR),
+	    REQ("read of the last sector", VIRTIO_BLK_T_IN, FROM_END(1), BUF_TAIL, 512,
+		VIRTIO_BLK_S_OK),
+	    REQ("write across the end of the disk", VIRTIO_BLK_T_OUT, FROM_END(1), BUF_WRITE, 1024,
+		VIRTIO_BLK_S_IOERR),
+	    REQ("reading the last sector again", VIRTIO_BLK_T_IN, FROM_END(1), BUF_READ, 512,
+		VIRTIO_BLK_S_OK),
+	    STEP(NULL, tail_unchanged),
+	    REQ("read of 100 bytes", VIRTIO_BLK_T_IN, SCRATCH(0), BUF_READ, 100,
+		VIRTIO_BLK_S_IOERR),
+	    REQ("write of 700 bytes", VIRTIO_BLK_T_OUT, SCRATCH(0), BUF_WRITE, 700,
+		VIRTIO_BLK_S_IOERR),
+	    REQ("write whose data is device-writable", VIRTIO_BLK_T_OUT, SCRATCH(0), BUF_READ, 512,
+		VIRTIO_BLK_S_IOERR, .dir = DIR_FROM_DEVICE),
+	    REQ("read whose data is device-readable", VIRTIO_BLK_T_IN, SCRATCH(0), BUF_WRITE, 512,
+		VIRTIO_BLK_S_IOERR, .dir = DIR_TO_DEVICE),
+	    REQ("request type 0x7777", 0x7777, SECTOR(0), BUF_READ, 512, VIRTIO_BLK_S_UNSUPP),
+	    REQ("GET_ID into 19 bytes", VIRTIO_BLK_T_GET_ID, SECTOR(0), BUF_ID,
+		VIRTIO_BLK_ID_BYTES - 1, VIRTIO_BLK_S_IOERR),
+	    REQ("GET_ID into 20 bytes", VIRTIO_BLK_T_GET_ID, SECTOR(0), BUF_ID, VIRTIO_BLK_ID_BYTES,
+		VIRTIO_BLK_S_OK),
+	    STEP("a writable disk's features", ranges_offered),
+	    RANGE("discard with the UNMAP flag", VIRTIO_BLK_T_DISCARD, SCRATCH(0), 1,
+		  VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP, 16, VIRTIO_BLK_S_UNSUPP),
+	    RANGE("write zeroes with unknown flag 2", VIRTIO_BLK_T_WRITE_ZEROES, SCRATCH(0), 1, 2,
+		  16, VIRTIO_BLK_S_UNSUPP),
+	    RANGE("discard across the end of the disk", VIRTIO_BLK_T_DISCARD, FROM_END(1), 2, 0, 16,
+		  VIRTIO_BLK_S_IOERR),
+	    RANGE("write zeroes over more than max_write_zeroes_sectors", VIRTIO_BLK_T_WRITE_ZEROES,
+		  SECTOR(0), VMM_BLK_RANGE_SECTORS + 1, 0, 16, VIRTIO_BLK_S_IOERR),
+	    RANGE("discard with 12 bytes of segment", VIRTIO_BLK_T_DISCARD, SECTOR(0),
+		  VMM_BLK_RANGE_SECTORS + 1, 0, 12, VIRTIO_BLK_S_IOERR),
+	    STEP("header split 5 + 11 across two buffers", post_split_header, .kick = true,
+		 .expect = X_USED | X_STATUS_BYTE, .used_len = RT_BYTES + 1,
+		 .want = VIRTIO_BLK_S_OK),
+	    STEP(NULL, read_gave_last),
+	    STEP("header of 8 bytes", post_short_header, .kick = true,
+		 .expect = X_USED | X_STATUS_BYTE, .used_len = 1, .want = VIRTIO_BLK_S_IOERR),
+	    /* No writable byte for a status: given back untouched, used length 0. */
+	    STEP("request without a writable byte", post_no_status, .kick = true, .expect = X_USED,
+		 .used_len = 0),
+	};
+	static const struct hscenario sc = {STEPS(steps), .end = END_HEALTHY_ROUND_TRIP};
 
-	if (blk_begin(&c, msg, len, NULL) && bad_rw_requests(&c) && bad_other_requests(&c) &&
-	    odd_chains(&c) && expect_healthy(&c, STATUS_LIVE))
-		blk_round_trip(&c);
-	return hostile_finish(&c);
+	return hostile_run(msg, len, &sc);
 }
