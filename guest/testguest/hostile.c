@@ -353,10 +353,49 @@ struct virtqueue *step_vq(struct hctx *c, const struct hstep *s)
 	return NULL;
 }
 
+uint32_t read_reg(struct hctx *c, const struct hreg *r)
+{
+	uintptr_t a = c->m->base + r->off;
+
+	switch (r->width) {
+	case 8: return tg_read8(a);
+	case 16: return tg_read16(a);
+	case 32: return tg_read32(a);
+	}
+	return reg(c, r->off);
+}
+
+void write_reg(struct hctx *c, unsigned int off, uint32_t val, unsigned int width)
+{
+	uintptr_t a = c->m->base + off;
+
+	switch (width) {
+	case 8: tg_write8(a, (uint8_t)val); break;
+	case 16: tg_write16(a, (uint16_t)val); break;
+	case 32: tg_write32(a, val); break;
+	default: wreg(c, off, val); break;
+	}
+}
+
+bool write_regs(struct hctx *c, const struct hstep *s)
+{
+	for (unsigned int i = 0; i < s->wr.n; i++)
+		write_reg(c, s->wr.w[i].off, s->wr.w[i].val, s->wr.w[i].width);
+	return true;
+}
+
+/* A round trip as a step: the device still works (hdev.round_trip). */
+bool round_trip(struct hctx *c, const struct hstep *s)
+{
+	(void)s;
+	return c->dev->round_trip(c);
+}
+
 /* What a check compares with, taken before the action. */
 struct hbefore {
 	uint16_t used;
 	uint64_t config_irqs;
+	uint32_t kept;
 };
 
 /* A config interrupt taken by the guest (the IO-APIC routes it), and NEEDS_RESET with it. */
@@ -433,6 +472,32 @@ static bool check_queues_quiet(struct hctx *c)
 	return true;
 }
 
+static bool check_reads(struct hctx *c, const struct hstep *s)
+{
+	uint32_t mask = s->r.mask ? s->r.mask : ~0u, v = read_reg(c, &s->r);
+
+	if ((v & mask) == s->want)
+		return true;
+	if (mask != ~0u)
+		return fail(c, "reads 0x%x, expected 0x%x in the bits 0x%x", v,
+			    (unsigned int)s->want, mask);
+	return fail(c, "reads 0x%x, expected 0x%x", v, (unsigned int)s->want);
+}
+
+static bool check_kept(struct hctx *c, const struct hstep *s, const struct hbefore *b)
+{
+	uint32_t v = read_reg(c, &s->r);
+
+	return v == b->kept || fail(c, "read 0x%x, then 0x%x", b->kept, v);
+}
+
+static bool check_status(struct hctx *c, const struct hstep *s)
+{
+	uint32_t v = dev_status(c);
+
+	return v == s->status || fail(c, "status 0x%x, expected 0x%x", v, (unsigned int)s->status);
+}
+
 /* What @s expects, in the order of hostile.h: the device's reaction first, recovery last. */
 static bool check_step(struct hctx *c, const struct hstep *s, const struct hbefore *b)
 {
@@ -445,6 +510,9 @@ static bool check_step(struct hctx *c, const struct hstep *s, const struct hbefo
 	       (!(x & X_STATUS_BYTE) || check_status_byte(c, s)) &&
 	       (!(x & X_REQ) || check_req(c, s)) &&
 	       (!(x & X_QUEUES_QUIET) || check_queues_quiet(c)) &&
+	       (!(x & X_READS) || check_reads(c, s)) && (!(x & X_KEPT) || check_kept(c, s, b)) &&
+	       (!(x & X_STATUS) || check_status(c, s)) &&
+	       (!(x & X_HEALTHY) || expect_healthy(c, s->status)) &&
 	       (!(x & X_RECOVER) || c->dev->recover(c));
 }
 
@@ -454,6 +522,8 @@ static void take_before(struct hctx *c, const struct hstep *s, struct hbefore *b
 		b->used = step_vq(c, s)->vring.used->idx;
 	if (s->expect & X_CONFIG_IRQ)
 		b->config_irqs = c->vdev->stats.config_interrupts;
+	if (s->expect & X_KEPT)
+		b->kept = read_reg(c, &s->r);
 	/* The device-writable buffers of the bad chains: a refused chain leaves them be. */
 	if (s->expect & X_CANARY) {
 		memset(c->rbuf, CANARY, RT_BYTES);

@@ -17,29 +17,31 @@
 #include "virtio_mmio.h"
 #include "virtio_net.h"
 
-#define MS			1000000ULL
-#define EVENT_TIMEOUT		(2000 * MS) /* the device's reaction to one bad thing */
-#define QUIET_NS		(50 * MS)   /* "nothing happens": far above a request's latency */
-#define RT_BYTES		1024u	    /* round trip size: two sectors */
-#define SCRATCH_SECTORS		16u	    /* at the end of the disk, ours */
-#define SMALL_QUEUE		8u
-#define VMM_QUEUE_NUM_MAX	256u /* the VMM's QueueNumMax, also its cap on a chain */
-#define VMM_BLK_SEG_MAX		254u
-#define VMM_NET_CONFIG_LEN	12u /* up to and including mtu */
-#define VMM_BLK_RANGE_SECTORS	(1u << 21)
-#define STATUS_LIVE		0x0f
-#define STATUS_NEEDS_RESET	VIRTIO_STATUS_DEVICE_NEEDS_RESET
-#define FAR_ADDRESS		(1ULL << 46) /* 64 TiB: beyond any RAM the VMM gives a guest */
-#define WRAPPING_ADDRESS	0xffffffffffffff00ULL
-#define IOAPIC_ADDRESS		0xfec00000ULL
-#define LAPIC_ADDRESS		0xfee00000ULL
-#define VIRTIO_MMIO_GUEST_PAGE	0x028 /* legacy registers: not there in version 2 */
-#define VIRTIO_MMIO_QUEUE_ALIGN 0x03c
-#define VIRTIO_MMIO_QUEUE_PFN	0x040
-#define VIRTIO_MMIO_SHM_SEL	0x0ac
-#define VIRTIO_MMIO_SHM_LEN_LOW 0x0b0
-#define VIRTIO_MMIO_SHM_BASE_HI 0x0bc
-#define CANARY			0xa5 /* in the device-writable buffers of a chain to be refused */
+#define MS			 1000000ULL
+#define EVENT_TIMEOUT		 (2000 * MS) /* the device's reaction to one bad thing */
+#define QUIET_NS		 (50 * MS)   /* "nothing happens": far above a request's latency */
+#define RT_BYTES		 1024u	     /* round trip size: two sectors */
+#define SCRATCH_SECTORS		 16u	     /* at the end of the disk, ours */
+#define SMALL_QUEUE		 8u
+#define VMM_QUEUE_NUM_MAX	 256u /* the VMM's QueueNumMax, also its cap on a chain */
+#define VMM_BLK_SEG_MAX		 254u
+#define VMM_NET_CONFIG_LEN	 12u /* up to and including mtu */
+#define VMM_BLK_RANGE_SECTORS	 (1u << 21)
+#define STATUS_LIVE		 0x0f
+#define STATUS_NEEDS_RESET	 VIRTIO_STATUS_DEVICE_NEEDS_RESET
+#define FAR_ADDRESS		 (1ULL << 46) /* 64 TiB: beyond any RAM the VMM gives a guest */
+#define WRAPPING_ADDRESS	 0xffffffffffffff00ULL
+#define IOAPIC_ADDRESS		 0xfec00000ULL
+#define LAPIC_ADDRESS		 0xfee00000ULL
+#define VIRTIO_MMIO_GUEST_PAGE	 0x028 /* legacy registers: not there in version 2 */
+#define VIRTIO_MMIO_QUEUE_ALIGN	 0x03c
+#define VIRTIO_MMIO_QUEUE_PFN	 0x040
+#define VIRTIO_MMIO_SHM_SEL	 0x0ac
+#define VIRTIO_MMIO_SHM_LEN_LOW	 0x0b0
+#define VIRTIO_MMIO_SHM_LEN_HIGH 0x0b4
+#define VIRTIO_MMIO_SHM_BASE_LOW 0x0b8
+#define VIRTIO_MMIO_SHM_BASE_HI	 0x0bc
+#define CANARY			 0xa5 /* in the device-writable buffers of a chain to be refused */
 
 struct hctx {
 	struct tg_outcome o; /* o.step: the variant being tried, for the message */
@@ -166,7 +168,11 @@ enum {
 	X_STATUS_BYTE = 1 << 5,	 /* its status byte reads @want */
 	X_REQ = 1 << 6,		 /* the request's status is @want (used length 1 if an error) */
 	X_QUEUES_QUIET = 1 << 7, /* no queue of the disk serves anything for QUIET_NS */
-	X_RECOVER = 1 << 8,	 /* then reset, probe again and round trip */
+	X_READS = 1 << 8,	 /* register @r reads @want (in the bits of @r.mask) */
+	X_KEPT = 1 << 9,	 /* register @r reads what it read before the action */
+	X_STATUS = 1 << 10,	 /* Status reads @status */
+	X_HEALTHY = 1 << 11,	 /* Status reads @status, and no config interrupt */
+	X_RECOVER = 1 << 12,	 /* then reset, probe again and round trip */
 };
 
 /* A chain no correct driver posts: refused whole, with NEEDS_RESET, and then recovered from. */
@@ -198,17 +204,41 @@ struct hreq {
 	} range;
 };
 
+/*
+ * A register access: @off from the device's base; @width 0 for a register
+ * access as drivers make it, 8, 16 or 32 for one of that width as it is
+ * (narrow, unaligned, or in config space).
+ */
+struct hreg {
+	unsigned int off;
+	unsigned int width;
+	uint32_t mask; /* X_READS: the bits compared; 0: all */
+};
+
+struct hwrite {
+	unsigned int off;
+	uint32_t val;
+	unsigned int width;
+};
+
 struct hstep {
 	const char *name;
 	hact_fn *act; /* NULL: nothing to do, only checks */
 	enum hqueue q;
 	bool kick;
 	unsigned int expect;
-	uint32_t want;	   /* X_STATUS_BYTE, X_REQ */
+	uint32_t want;	   /* X_STATUS_BYTE, X_REQ, X_READS */
 	uint32_t used_len; /* X_USED */
+	uint32_t status;   /* X_STATUS, X_HEALTHY */
+	struct hreg r;	   /* X_READS, X_KEPT */
 	union {		   /* the action's arguments */
 		struct hchain chain;
 		struct hreq req;
+		struct {
+			struct hwrite w[4];
+			unsigned int n;
+		} wr;			       /* write_regs(), in order */
+		struct virtio_probe_opts opts; /* a probe's */
 	};
 };
 
@@ -217,6 +247,31 @@ struct hstep {
 	{                                                                                          \
 		.name = (n), .act = (fn), __VA_ARGS__                                              \
 	}
+
+/* Register steps: up to 4 writes, WR(off, val) or WR_AT(off, val, width), done in order. */
+#define WR(o, v)                                                                                   \
+	{                                                                                          \
+		.off = (o), .val = (v)                                                             \
+	}
+#define WR_AT(o, v, wd)                                                                            \
+	{                                                                                          \
+		.off = (o), .val = (v), .width = (wd)                                              \
+	}
+#define W(...)                                                                                     \
+	{                                                                                          \
+		.w = {__VA_ARGS__},                                                                \
+		.n = sizeof((struct hwrite[]){__VA_ARGS__}) / sizeof(struct hwrite)                \
+	}
+#define WRITE(n, ...) STEP(n, write_regs, .wr = W(__VA_ARGS__))
+#define WRITE_STATUS(n, st, ...)                                                                   \
+	STEP(n, write_regs, .wr = W(__VA_ARGS__), .expect = X_STATUS, .status = (st))
+#define WRITE_READS(n, o, v, ...)                                                                  \
+	STEP(n, write_regs, .wr = W(__VA_ARGS__), .expect = X_READS, .r = {.off = (o)}, .want = (v))
+#define READS(n, o, v) STEP(n, NULL, .expect = X_READS, .r = {.off = (o)}, .want = (v))
+#define READS_AT(n, o, wd, v)                                                                      \
+	STEP(n, NULL, .expect = X_READS, .r = {.off = (o), .width = (wd)}, .want = (v))
+#define READS_BITS(n, o, m, v)                                                                     \
+	STEP(n, NULL, .expect = X_READS, .r = {.off = (o), .mask = (m)}, .want = (v))
 
 /* How a scenario ends once its steps passed. */
 enum hend {
@@ -249,6 +304,10 @@ struct hscenario {
 #define STEPS(a) .steps = (a), .nsteps = TG_ARRAY_SIZE(a)
 
 enum tg_result hostile_run(char *msg, size_t len, const struct hscenario *sc);
+uint32_t read_reg(struct hctx *c, const struct hreg *r);
+void write_reg(struct hctx *c, unsigned int off, uint32_t val, unsigned int width);
+bool write_regs(struct hctx *c, const struct hstep *s);
+bool round_trip(struct hctx *c, const struct hstep *s);
 struct virtqueue *step_vq(struct hctx *c, const struct hstep *s);
 void note_variants(struct hctx *c, const struct hscenario *sc);
 

@@ -2,216 +2,152 @@
 /*
  * Hostile scenarios, registers: read-only, write-only and legacy registers,
  * narrow and unaligned accesses, InterruptACK, Status bits cleared, features
- * not offered, config space accesses out of range.
+ * not offered, config space accesses out of range. All on the disk, bound
+ * and live (Status 0x0f) unless a step says otherwise.
  */
 #include "hostile.h"
 
-/* Registers. */
+/* Read-only registers keep their value whatever is written to them (its inverse here). */
+#define KEEPS(n, o) STEP(n, write_inverse, .expect = X_KEPT, .r = {.off = (o)})
 
-struct ro_reg {
-	unsigned int off;
-	const char *name;
-};
-
-/* Read-only registers keep their value whatever is written to them. */
-static bool readonly_registers(struct hctx *c)
+static bool write_inverse(struct hctx *c, const struct hstep *st)
 {
-	static const struct ro_reg regs[] = {
-	    {VIRTIO_MMIO_MAGIC_VALUE, "MagicValue"},
-	    {VIRTIO_MMIO_VERSION, "Version"},
-	    {VIRTIO_MMIO_DEVICE_ID, "DeviceID"},
-	    {VIRTIO_MMIO_VENDOR_ID, "VendorID"},
-	    {VIRTIO_MMIO_DEVICE_FEATURES, "DeviceFeatures"},
-	    {VIRTIO_MMIO_QUEUE_NUM_MAX, "QueueNumMax"},
-	    {VIRTIO_MMIO_INTERRUPT_STATUS, "InterruptStatus"},
-	    {VIRTIO_MMIO_CONFIG_GENERATION, "ConfigGeneration"},
-	};
-
-	if (reg(c, VIRTIO_MMIO_MAGIC_VALUE) != VIRTIO_MMIO_MAGIC ||
-	    reg(c, VIRTIO_MMIO_VERSION) != 2 || reg(c, VIRTIO_MMIO_DEVICE_ID) != VIRTIO_ID_BLOCK ||
-	    reg(c, VIRTIO_MMIO_QUEUE_NUM_MAX) != VMM_QUEUE_NUM_MAX)
-		return fail(c, "identity registers 0x%x %u %u, QueueNumMax %u", reg(c, 0),
-			    reg(c, VIRTIO_MMIO_VERSION), reg(c, VIRTIO_MMIO_DEVICE_ID),
-			    reg(c, VIRTIO_MMIO_QUEUE_NUM_MAX));
-	for (unsigned int i = 0; i < TG_ARRAY_SIZE(regs); i++) {
-		uint32_t before = reg(c, regs[i].off), after;
-
-		wreg(c, regs[i].off, ~before);
-		after = reg(c, regs[i].off);
-		if (after != before)
-			return fail(c, "%s read 0x%x, then 0x%x after writing 0x%x", regs[i].name,
-				    before, after, ~before);
-	}
+	write_reg(c, st->r.off, ~read_reg(c, &st->r), st->r.width);
 	return true;
-}
-
-/* Write-only registers, the legacy ones and unknown offsets read 0; no shared memory. */
-static bool writeonly_registers(struct hctx *c)
-{
-	static const struct ro_reg zero[] = {
-	    {VIRTIO_MMIO_DEVICE_FEATURES_SEL, "DeviceFeaturesSel"},
-	    {VIRTIO_MMIO_DRIVER_FEATURES, "DriverFeatures"},
-	    {VIRTIO_MMIO_DRIVER_FEATURES_SEL, "DriverFeaturesSel"},
-	    {VIRTIO_MMIO_QUEUE_SEL, "QueueSel"},
-	    {VIRTIO_MMIO_QUEUE_NOTIFY, "QueueNotify"},
-	    {VIRTIO_MMIO_INTERRUPT_ACK, "InterruptACK"},
-	    {VIRTIO_MMIO_GUEST_PAGE, "GuestPageSize (legacy)"},
-	    {VIRTIO_MMIO_QUEUE_ALIGN, "QueueAlign (legacy)"},
-	    {VIRTIO_MMIO_QUEUE_PFN, "QueuePFN (legacy)"},
-	    {0x0c0, "offset 0xc0"},
-	    {0x0f8, "offset 0xf8"},
-	};
-	uint32_t v;
-
-	/* The selectors read 0 even while set to something else. */
-	wreg(c, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-	wreg(c, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	for (unsigned int i = 0; i < TG_ARRAY_SIZE(zero); i++) {
-		v = reg(c, zero[i].off);
-		if (v)
-			return fail(c, "%s reads 0x%x, expected 0", zero[i].name, v);
-	}
-	/* DeviceFeaturesSel is 1 now: the high word, with VERSION_1. */
-	v = reg(c, VIRTIO_MMIO_DEVICE_FEATURES);
-	if (!(v & 1))
-		return fail(c, "DeviceFeatures word 1 is 0x%x, without VERSION_1", v);
-	wreg(c, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 2);
-	v = reg(c, VIRTIO_MMIO_DEVICE_FEATURES);
-	if (v)
-		return fail(c, "DeviceFeatures word 2 is 0x%x, expected 0", v);
-	wreg(c, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	wreg(c, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	for (unsigned int off = VIRTIO_MMIO_SHM_LEN_LOW; off <= VIRTIO_MMIO_SHM_BASE_HI; off += 4) {
-		v = reg(c, off);
-		if (v != 0xffffffff)
-			return fail(c,
-				    "shared memory register 0x%x reads 0x%x: a region that "
-				    "does not exist reads ~0",
-				    off, v);
-	}
-	wreg(c, VIRTIO_MMIO_SHM_SEL, 0);
-	/* A legacy QueuePFN write must not set anything up (nor tear anything down). */
-	wreg(c, VIRTIO_MMIO_QUEUE_PFN, 0x1234);
-	return true;
-}
-
-/* Registers take 32-bit aligned accesses only: others are ignored and read 0. */
-static bool narrow_accesses(struct hctx *c)
-{
-	uintptr_t b = c->m->base;
-	uint32_t v;
-
-	if (tg_read8(b + VIRTIO_MMIO_MAGIC_VALUE))
-		return fail(c, "8-bit read of MagicValue gave 0x%x, expected 0",
-			    tg_read8(b + VIRTIO_MMIO_MAGIC_VALUE));
-	if (tg_read16(b + VIRTIO_MMIO_MAGIC_VALUE))
-		return fail(c, "16-bit read of MagicValue gave 0x%x, expected 0",
-			    tg_read16(b + VIRTIO_MMIO_MAGIC_VALUE));
-	v = tg_read32(b + VIRTIO_MMIO_MAGIC_VALUE + 2);
-	if (v)
-		return fail(c, "unaligned 32-bit read at 0x002 gave 0x%x, expected 0", v);
-	/* A narrow write of 0 to Status would be a reset if it counted. */
-	tg_write8(b + VIRTIO_MMIO_STATUS, 0);
-	if (!expect_status(c, STATUS_LIVE, "an 8-bit write of 0 to Status"))
-		return false;
-	tg_write16(b + VIRTIO_MMIO_STATUS, 0);
-	if (!expect_status(c, STATUS_LIVE, "a 16-bit write of 0 to Status"))
-		return false;
-	tg_write32(b + VIRTIO_MMIO_STATUS + 1, 0);
-	return expect_status(c, STATUS_LIVE, "an unaligned 32-bit write of 0 at Status + 1");
 }
 
 enum tg_result hostile_register_misuse(char *msg, size_t len)
 {
-	struct hctx c;
+	static const struct hstep steps[] = {
+	    READS("MagicValue", VIRTIO_MMIO_MAGIC_VALUE, VIRTIO_MMIO_MAGIC),
+	    READS("Version", VIRTIO_MMIO_VERSION, 2),
+	    READS("DeviceID", VIRTIO_MMIO_DEVICE_ID, VIRTIO_ID_BLOCK),
+	    READS("QueueNumMax", VIRTIO_MMIO_QUEUE_NUM_MAX, VMM_QUEUE_NUM_MAX),
+	    KEEPS("MagicValue", VIRTIO_MMIO_MAGIC_VALUE),
+	    KEEPS("Version", VIRTIO_MMIO_VERSION),
+	    KEEPS("DeviceID", VIRTIO_MMIO_DEVICE_ID),
+	    KEEPS("VendorID", VIRTIO_MMIO_VENDOR_ID),
+	    KEEPS("DeviceFeatures", VIRTIO_MMIO_DEVICE_FEATURES),
+	    KEEPS("QueueNumMax", VIRTIO_MMIO_QUEUE_NUM_MAX),
+	    KEEPS("InterruptStatus", VIRTIO_MMIO_INTERRUPT_STATUS),
+	    KEEPS("ConfigGeneration", VIRTIO_MMIO_CONFIG_GENERATION),
+	    /* Write-only registers, the legacy ones and unknown offsets read 0... */
+	    WRITE("the feature selectors set to 1", WR(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1),
+		  WR(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1)),
+	    /* ...the selectors even while set to something else. */
+	    READS("DeviceFeaturesSel", VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0),
+	    READS("DriverFeatures", VIRTIO_MMIO_DRIVER_FEATURES, 0),
+	    READS("DriverFeaturesSel", VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0),
+	    READS("QueueSel", VIRTIO_MMIO_QUEUE_SEL, 0),
+	    READS("QueueNotify", VIRTIO_MMIO_QUEUE_NOTIFY, 0),
+	    READS("InterruptACK", VIRTIO_MMIO_INTERRUPT_ACK, 0),
+	    READS("GuestPageSize (legacy)", VIRTIO_MMIO_GUEST_PAGE, 0),
+	    READS("QueueAlign (legacy)", VIRTIO_MMIO_QUEUE_ALIGN, 0),
+	    READS("QueuePFN (legacy)", VIRTIO_MMIO_QUEUE_PFN, 0),
+	    READS("offset 0xc0", 0x0c0, 0),
+	    READS("offset 0xf8", 0x0f8, 0),
+	    /* DeviceFeaturesSel is 1 now: the high word, with VERSION_1 (bit 32). */
+	    READS_BITS("DeviceFeatures word 1", VIRTIO_MMIO_DEVICE_FEATURES, 1, 1),
+	    WRITE_READS("DeviceFeatures word 2", VIRTIO_MMIO_DEVICE_FEATURES, 0,
+			WR(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 2)),
+	    WRITE("the feature selectors set to 0", WR(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0),
+		  WR(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0)),
+	    /* No shared memory: the registers of a region that does not exist read ~0. */
+	    READS("SHMLenLow", VIRTIO_MMIO_SHM_LEN_LOW, 0xffffffff),
+	    READS("SHMLenHigh", VIRTIO_MMIO_SHM_LEN_HIGH, 0xffffffff),
+	    READS("SHMBaseLow", VIRTIO_MMIO_SHM_BASE_LOW, 0xffffffff),
+	    READS("SHMBaseHigh", VIRTIO_MMIO_SHM_BASE_HI, 0xffffffff),
+	    /* A legacy QueuePFN write must not set anything up (nor tear anything down). */
+	    WRITE("SHMSel, and a legacy QueuePFN", WR(VIRTIO_MMIO_SHM_SEL, 0),
+		  WR(VIRTIO_MMIO_QUEUE_PFN, 0x1234)),
+	    /* Registers take 32-bit aligned accesses only: others are ignored and read 0. */
+	    READS_AT("8-bit read of MagicValue", VIRTIO_MMIO_MAGIC_VALUE, 8, 0),
+	    READS_AT("16-bit read of MagicValue", VIRTIO_MMIO_MAGIC_VALUE, 16, 0),
+	    READS_AT("unaligned 32-bit read at 0x002", VIRTIO_MMIO_MAGIC_VALUE + 2, 32, 0),
+	    /* A narrow write of 0 to Status would be a reset if it counted. */
+	    WRITE_STATUS("an 8-bit write of 0 to Status", STATUS_LIVE,
+			 WR_AT(VIRTIO_MMIO_STATUS, 0, 8)),
+	    WRITE_STATUS("a 16-bit write of 0 to Status", STATUS_LIVE,
+			 WR_AT(VIRTIO_MMIO_STATUS, 0, 16)),
+	    WRITE_STATUS("an unaligned 32-bit write of 0 at Status + 1", STATUS_LIVE,
+			 WR_AT(VIRTIO_MMIO_STATUS + 1, 0, 32)),
+	};
+	static const struct hscenario sc = {STEPS(steps), .end = END_HEALTHY_ROUND_TRIP};
 
-	if (blk_begin(&c, msg, len, NULL) && readonly_registers(&c) && writeonly_registers(&c) &&
-	    narrow_accesses(&c) && expect_healthy(&c, STATUS_LIVE))
-		blk_round_trip(&c);
-	return hostile_finish(&c);
+	return hostile_run(msg, len, &sc);
 }
 
-static bool expect_isr(struct hctx *c, uint32_t want, const char *after)
+/* A completion the driver wants to hear of sets the queue bit (polled for here). */
+static bool round_trip_wanting_irq(struct hctx *c, const struct hstep *st)
 {
-	uint32_t isr = reg(c, VIRTIO_MMIO_INTERRUPT_STATUS);
+	uint64_t end;
 
-	return isr == want ||
-	       fail(c, "interrupt status 0x%x after %s, expected 0x%x", isr, after, want);
+	(void)st;
+	virtqueue_enable_cb(c->blk->vqs[0]);
+	if (!blk_round_trip(c))
+		return false;
+	virtqueue_disable_cb(c->blk->vqs[0]);
+	end = tg_ns() + EVENT_TIMEOUT;
+	while (!(reg(c, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_ISR_VQ) && tg_ns() < end)
+		cpu_relax();
+	return true;
 }
+
+#define ISR  VIRTIO_MMIO_INTERRUPT_STATUS
+#define IACK VIRTIO_MMIO_INTERRUPT_ACK
 
 /* InterruptACK clears only the bits acknowledged; bits never set stay unset. */
 enum tg_result hostile_isr_ack(char *msg, size_t len)
 {
-	uint64_t end;
-	struct hctx c;
-	uint32_t isr;
+	static const struct hstep steps[] = {
+	    READS_BITS("before anything happened", ISR, ~(uint32_t)VIRTIO_ISR_VQ, 0),
+	    STEP("acknowledging bits that were not set", write_regs,
+		 .wr = W(WR(IACK, ~(uint32_t)(VIRTIO_ISR_VQ | VIRTIO_ISR_CONFIG)),
+			 WR(IACK, VIRTIO_ISR_CONFIG)),
+		 .expect = X_KEPT, .r = {.off = ISR}),
+	    WRITE_READS("acknowledging everything", ISR, 0, WR(IACK, 0xffffffff)),
+	    WRITE_READS("acknowledging everything with nothing set", ISR, 0, WR(IACK, 0xffffffff)),
+	    STEP("completions with interrupts wanted", round_trip_wanting_irq, .expect = X_READS,
+		 .r = {.off = ISR}, .want = VIRTIO_ISR_VQ),
+	    WRITE_READS("acknowledging the other bits", ISR, VIRTIO_ISR_VQ,
+			WR(IACK, VIRTIO_ISR_CONFIG | 0xfc)),
+	    STEP("acknowledging the queue bit", write_regs, .wr = W(WR(IACK, VIRTIO_ISR_VQ)),
+		 .expect = X_READS | X_HEALTHY, .r = {.off = ISR}, .want = 0,
+		 .status = STATUS_LIVE),
+	};
+	static const struct hscenario sc = {STEPS(steps), .end = END_NONE};
 
-	if (!blk_begin(&c, msg, len, NULL))
-		return hostile_finish(&c);
-	isr = reg(&c, VIRTIO_MMIO_INTERRUPT_STATUS);
-	if (isr & ~VIRTIO_ISR_VQ) {
-		fail(&c, "interrupt status 0x%x before anything happened", isr);
-		return hostile_finish(&c);
-	}
-	wreg(&c, VIRTIO_MMIO_INTERRUPT_ACK, ~(uint32_t)(VIRTIO_ISR_VQ | VIRTIO_ISR_CONFIG));
-	wreg(&c, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_ISR_CONFIG);
-	if (!expect_isr(&c, isr, "acknowledging bits that were not set"))
-		return hostile_finish(&c);
-	wreg(&c, VIRTIO_MMIO_INTERRUPT_ACK, 0xffffffff);
-	if (!expect_isr(&c, 0, "acknowledging everything"))
-		return hostile_finish(&c);
-	wreg(&c, VIRTIO_MMIO_INTERRUPT_ACK, 0xffffffff);
-	if (!expect_isr(&c, 0, "acknowledging everything with nothing set"))
-		return hostile_finish(&c);
-
-	/* A completion the driver wants to hear of sets the queue bit (polled here). */
-	virtqueue_enable_cb(c.blk->vqs[0]);
-	if (!blk_round_trip(&c))
-		return hostile_finish(&c);
-	virtqueue_disable_cb(c.blk->vqs[0]);
-	end = tg_ns() + EVENT_TIMEOUT;
-	while (!(reg(&c, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_ISR_VQ) && tg_ns() < end)
-		cpu_relax();
-	if (!expect_isr(&c, VIRTIO_ISR_VQ, "completions with interrupts wanted"))
-		return hostile_finish(&c);
-	wreg(&c, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_ISR_CONFIG | 0xfc);
-	if (!expect_isr(&c, VIRTIO_ISR_VQ, "acknowledging the other bits"))
-		return hostile_finish(&c);
-	wreg(&c, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_ISR_VQ);
-	if (expect_isr(&c, 0, "acknowledging the queue bit"))
-		expect_healthy(&c, STATUS_LIVE);
-	return hostile_finish(&c);
+	return hostile_run(msg, len, &sc);
 }
+
+#define STATUS_WRITE_IGNORED(v) WRITE_STATUS("writing " #v, STATUS_LIVE, WR(VIRTIO_MMIO_STATUS, v))
 
 /* Status: only a reset clears bits; NEEDS_RESET is the device's; FAILED may be added. */
 enum tg_result hostile_status_no_clear(char *msg, size_t len)
 {
-	/* 0x87 and 0x8b clear a bit while adding FAILED: ignored whole, FAILED too. */
-	static const uint32_t writes[] = {0x07, 0x0b, 0x03, 0x01, 0x87, 0x8b, 0x4f, 0x40, 0x100};
-	struct hctx c;
-	unsigned int i;
+	static const struct hstep steps[] = {
+	    STATUS_WRITE_IGNORED(0x07),
+	    STATUS_WRITE_IGNORED(0x0b),
+	    STATUS_WRITE_IGNORED(0x03),
+	    STATUS_WRITE_IGNORED(0x01),
+	    /* 0x87 and 0x8b clear a bit while adding FAILED: ignored whole, FAILED too. */
+	    STATUS_WRITE_IGNORED(0x87),
+	    STATUS_WRITE_IGNORED(0x8b),
+	    STATUS_WRITE_IGNORED(0x4f),
+	    STATUS_WRITE_IGNORED(0x40),
+	    STATUS_WRITE_IGNORED(0x100),
+	    /* Still live: the writes did not deactivate it behind a status that looks fine. */
+	    STEP("a round trip", round_trip),
+	    WRITE_STATUS("adding FAILED", STATUS_LIVE | VIRTIO_STATUS_FAILED,
+			 WR(VIRTIO_MMIO_STATUS, STATUS_LIVE | VIRTIO_STATUS_FAILED)),
+	};
+	static const struct hscenario sc = {STEPS(steps)};
 
-	if (!blk_begin(&c, msg, len, NULL))
-		return hostile_finish(&c);
-	for (i = 0; i < TG_ARRAY_SIZE(writes); i++) {
-		char what[32];
-
-		tg_snprintf(what, sizeof(what), "writing 0x%x", writes[i]);
-		wreg(&c, VIRTIO_MMIO_STATUS, writes[i]);
-		if (!expect_status(&c, STATUS_LIVE, what))
-			return hostile_finish(&c);
-	}
-	/* Still live: the writes did not deactivate it behind a status that looks fine. */
-	if (!blk_round_trip(&c))
-		return hostile_finish(&c);
-	wreg(&c, VIRTIO_MMIO_STATUS, STATUS_LIVE | VIRTIO_STATUS_FAILED);
-	if (expect_status(&c, STATUS_LIVE | VIRTIO_STATUS_FAILED, "adding FAILED"))
-		blk_recover(&c);
-	return hostile_finish(&c);
+	return hostile_run(msg, len, &sc);
 }
 
-/* FEATURES_OK is refused for bits not offered, and without VERSION_1. */
-enum tg_result hostile_features_refused(char *msg, size_t len)
+/* What the README promises the disk offers: nothing else is accepted. */
+static bool offers_readme_features(struct hctx *c, const struct hstep *st)
 {
 	const uint64_t offered =
 	    VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC) |
@@ -219,45 +155,48 @@ enum tg_result hostile_features_refused(char *msg, size_t len)
 	    VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) | VIRTIO_BIT(VIRTIO_BLK_F_FLUSH) |
 	    VIRTIO_BIT(VIRTIO_BLK_F_MQ) | VIRTIO_BIT(VIRTIO_BLK_F_DISCARD) |
 	    VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES);
-	const struct {
-		const char *name;
-		struct virtio_probe_opts opts;
-	} cases[] = {
-	    {"GEOMETRY (not offered)", {.force = VIRTIO_BIT(VIRTIO_BLK_F_GEOMETRY)}},
-	    {"CONFIG_WCE (not offered)", {.force = VIRTIO_BIT(VIRTIO_BLK_F_CONFIG_WCE)}},
-	    {"RING_PACKED (not offered)", {.force = VIRTIO_BIT(VIRTIO_F_RING_PACKED)}},
-	    {"bit 63 (not offered)", {.force = VIRTIO_BIT(63)}},
-	    {"without VERSION_1", {.clear = VIRTIO_BIT(VIRTIO_F_VERSION_1)}},
+
+	(void)st;
+	return c->vdev->device_features == offered ||
+	       fail(c, "device features 0x%llx, README promises 0x%llx",
+		    (unsigned long long)c->vdev->device_features, (unsigned long long)offered);
+}
+
+/* A probe with @opts: FEATURES_OK refused, and not left set. */
+static bool probe_refused(struct hctx *c, const struct hstep *st)
+{
+	int err = virtio_reprobe(c->vdev, &st->opts);
+
+	if (err != -VIRTIO_EREFUSED)
+		return fail(c, "probe gave %d (%s), expected FEATURES_OK refused", err,
+			    err ? c->vdev->probe_error : "accepted");
+	if (dev_status(c) & VIRTIO_STATUS_FEATURES_OK)
+		return fail(c, "status 0x%x has FEATURES_OK", dev_status(c));
+	return true;
+}
+
+#define REFUSED(n, ...) STEP(n, probe_refused, .opts = {__VA_ARGS__})
+
+/* The probes after the first step's look at the offer. */
+static void note_refusals(struct hctx *c, const struct hscenario *sc)
+{
+	tg_snprintf(c->o.msg, c->o.len, "%u refusals", sc->nsteps - 1);
+}
+
+/* FEATURES_OK is refused for bits not offered, and without VERSION_1. */
+enum tg_result hostile_features_refused(char *msg, size_t len)
+{
+	static const struct hstep steps[] = {
+	    STEP(NULL, offers_readme_features),
+	    REFUSED("GEOMETRY (not offered)", .force = VIRTIO_BIT(VIRTIO_BLK_F_GEOMETRY)),
+	    REFUSED("CONFIG_WCE (not offered)", .force = VIRTIO_BIT(VIRTIO_BLK_F_CONFIG_WCE)),
+	    REFUSED("RING_PACKED (not offered)", .force = VIRTIO_BIT(VIRTIO_F_RING_PACKED)),
+	    REFUSED("bit 63 (not offered)", .force = VIRTIO_BIT(63)),
+	    REFUSED("without VERSION_1", .clear = VIRTIO_BIT(VIRTIO_F_VERSION_1)),
 	};
-	struct hctx c;
-	unsigned int i;
+	static const struct hscenario sc = {STEPS(steps), .note = note_refusals};
 
-	if (!blk_begin(&c, msg, len, NULL))
-		return hostile_finish(&c);
-	if (c.vdev->device_features != offered) {
-		fail(&c, "device features 0x%llx, README promises 0x%llx",
-		     (unsigned long long)c.vdev->device_features, (unsigned long long)offered);
-		return hostile_finish(&c);
-	}
-	for (i = 0; i < TG_ARRAY_SIZE(cases); i++) {
-		int err;
-
-		c.o.step = cases[i].name;
-		err = virtio_reprobe(c.vdev, &cases[i].opts);
-		if (err != -VIRTIO_EREFUSED) {
-			fail(&c, "probe gave %d (%s), expected FEATURES_OK refused", err,
-			     err ? c.vdev->probe_error : "accepted");
-			return hostile_finish(&c);
-		}
-		if (dev_status(&c) & VIRTIO_STATUS_FEATURES_OK) {
-			fail(&c, "status 0x%x has FEATURES_OK", dev_status(&c));
-			return hostile_finish(&c);
-		}
-	}
-	c.o.step = "recovery";
-	if (blk_recover(&c))
-		tg_snprintf(msg, len, "%u refusals", i);
-	return hostile_finish(&c);
+	return hostile_run(msg, len, &sc);
 }
 
 /* Config space: any width inside it; all zeros for an access not wholly inside; writes dropped. */
@@ -266,12 +205,12 @@ static uintptr_t cfg(struct hctx *c, unsigned int off)
 	return c->m->base + VIRTIO_MMIO_CONFIG + off;
 }
 
-static bool blk_config(struct hctx *c)
+static bool blk_config(struct hctx *c, const struct hstep *st)
 {
 	uint64_t cap = virtio_cread64(c->vdev, VIRTIO_BLK_CFG_CAPACITY);
 	uint32_t gen = reg(c, VIRTIO_MMIO_CONFIG_GENERATION), v;
 
-	c->o.step = "virtio-blk";
+	(void)st;
 	if (cap != c->capacity)
 		return fail(c, "capacity %llu, probe read %llu", (unsigned long long)cap,
 			    (unsigned long long)c->capacity);
@@ -297,20 +236,24 @@ static bool blk_config(struct hctx *c)
 	if (reg(c, VIRTIO_MMIO_CONFIG_GENERATION) != gen)
 		return fail(c, "config generation moved from %u to %u on dropped writes", gen,
 			    reg(c, VIRTIO_MMIO_CONFIG_GENERATION));
-	c->o.step = NULL;
 	return true;
 }
 
 /* The net config is 12 bytes (mtu last): a read straddling its end is all zeros. */
-static bool net_config(struct hctx *c, struct virtio_device *ndev)
+static bool net_config(struct hctx *c, const struct hstep *st)
 {
-	struct virtio_mmio_device *nm = to_virtio_mmio(ndev);
-	uintptr_t b = nm->base + VIRTIO_MMIO_CONFIG;
-	uint16_t mtu = tg_read16(b + VIRTIO_NET_CFG_MTU);
-	uint8_t mac0 = tg_read8(b + VIRTIO_NET_CFG_MAC);
+	struct virtio_device *ndev = virtio_find_device(VIRTIO_ID_NET, 0);
+	uintptr_t b;
+	uint16_t mtu;
+	uint8_t mac0;
 	uint32_t v;
 
-	c->o.step = "virtio-net";
+	(void)st;
+	if (!ndev)
+		return true;
+	b = to_virtio_mmio(ndev)->base + VIRTIO_MMIO_CONFIG;
+	mtu = tg_read16(b + VIRTIO_NET_CFG_MTU);
+	mac0 = tg_read8(b + VIRTIO_NET_CFG_MAC);
 	if (mtu < VIRTIO_NET_MIN_MTU)
 		return fail(c, "mtu %u", mtu);
 	v = tg_read32(b + VIRTIO_NET_CFG_MAX_VQ_PAIRS);
@@ -327,17 +270,32 @@ static bool net_config(struct hctx *c, struct virtio_device *ndev)
 	tg_write16(b + VIRTIO_NET_CFG_MTU, 100);
 	if (tg_read8(b + VIRTIO_NET_CFG_MAC) != mac0 || tg_read16(b + VIRTIO_NET_CFG_MTU) != mtu)
 		return fail(c, "config writes were not dropped");
-	c->o.step = NULL;
 	return true;
 }
 
+static void note_config(struct hctx *c, const struct hscenario *sc)
+{
+	(void)sc;
+	if (!virtio_find_device(VIRTIO_ID_NET, 0))
+		tg_snprintf(c->o.msg, c->o.len, "no virtio-net device: virtio-blk only");
+}
+
+/*
+ * Not a table of register steps: what the reads must give (the capacity, the
+ * mtu, the generation) comes from the device at run time, so each device's
+ * checks are one step of their own.
+ */
 enum tg_result hostile_config_space(char *msg, size_t len)
 {
-	struct virtio_device *ndev = virtio_find_device(VIRTIO_ID_NET, 0);
-	struct hctx c;
+	static const struct hstep steps[] = {
+	    STEP("virtio-blk", blk_config),
+	    STEP("virtio-net", net_config),
+	};
+	static const struct hscenario sc = {
+	    STEPS(steps),
+	    .end = END_HEALTHY_ROUND_TRIP,
+	    .note = note_config,
+	};
 
-	if (blk_begin(&c, msg, len, NULL) && blk_config(&c) && (!ndev || net_config(&c, ndev)) &&
-	    expect_healthy(&c, STATUS_LIVE) && blk_round_trip(&c) && !ndev)
-		tg_snprintf(msg, len, "no virtio-net device: virtio-blk only");
-	return hostile_finish(&c);
+	return hostile_run(msg, len, &sc);
 }
