@@ -391,6 +391,13 @@ bool round_trip(struct hctx *c, const struct hstep *s)
 	return c->dev->round_trip(c);
 }
 
+/* A reset as a step: Status reads 0 after writing 0. */
+bool reset(struct hctx *c, const struct hstep *s)
+{
+	(void)s;
+	return dev_reset(c);
+}
+
 /* What a check compares with, taken before the action. */
 struct hbefore {
 	uint16_t used;
@@ -505,15 +512,18 @@ static bool check_step(struct hctx *c, const struct hstep *s, const struct hbefo
 
 	return (!(x & X_CONFIG_IRQ) || check_config_irq(c, b)) &&
 	       (!(x & X_NEEDS_RESET) || expect_needs_reset(c, true)) &&
+	       (!(x & X_NEEDS_RESET_QUIET) || expect_needs_reset(c, false)) &&
+	       (!(x & X_QUEUE_REFUSED) || expect_queue_refused(c)) &&
 	       (!(x & X_NOT_USED) || check_not_used(c, s, b)) &&
 	       (!(x & X_CANARY) || check_canary(c)) && (!(x & X_USED) || check_used(c, s)) &&
 	       (!(x & X_STATUS_BYTE) || check_status_byte(c, s)) &&
 	       (!(x & X_REQ) || check_req(c, s)) &&
 	       (!(x & X_QUEUES_QUIET) || check_queues_quiet(c)) &&
 	       (!(x & X_READS) || check_reads(c, s)) && (!(x & X_KEPT) || check_kept(c, s, b)) &&
+	       (!(x & X_LAYOUT) || expect_layout(c, &s->lay)) &&
 	       (!(x & X_STATUS) || check_status(c, s)) &&
 	       (!(x & X_HEALTHY) || expect_healthy(c, s->status)) &&
-	       (!(x & X_RECOVER) || c->dev->recover(c));
+	       (!(x & X_RESET) || dev_reset(c)) && (!(x & X_RECOVER) || c->dev->recover(c));
 }
 
 static void take_before(struct hctx *c, const struct hstep *s, struct hbefore *b)

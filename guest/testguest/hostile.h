@@ -43,6 +43,12 @@
 #define VIRTIO_MMIO_SHM_BASE_HI	 0x0bc
 #define CANARY			 0xa5 /* in the device-writable buffers of a chain to be refused */
 
+/* Queue layout (hostile_queue.c): the rings of one queue, as its registers say. */
+struct layout {
+	uint32_t num;
+	uint64_t desc, avail, used;
+};
+
 struct hctx {
 	struct tg_outcome o; /* o.step: the variant being tried, for the message */
 	const struct hdev *dev;
@@ -71,6 +77,9 @@ struct hctx {
 	uint32_t res_len;
 	uint8_t *aux; /* buffers of the odd requests, allocated on first use */
 	void *priv;   /* what a scenario's own steps share */
+	/* queue layout: a device set up by hand */
+	struct virtqueue *vq; /* the ring made by hand */
+	struct layout lay_manual, lay_other;
 };
 
 /* Results. */
@@ -159,24 +168,31 @@ typedef bool hact_fn(struct hctx *c, const struct hstep *s);
 /* The queue a step acts on: notified when @kick, watched by X_NOT_USED and X_USED. */
 enum hqueue { Q_BLK, Q_TX, Q_RX };
 
+/* The checks, in the order they are made: the device's reaction first, recovery last. */
 enum {
-	X_CONFIG_IRQ = 1 << 0,	 /* a config interrupt reaches the guest, with NEEDS_RESET */
-	X_NEEDS_RESET = 1 << 1,	 /* DEVICE_NEEDS_RESET, with a config interrupt (polled) */
-	X_NOT_USED = 1 << 2,	 /* the queue's used index did not move */
-	X_CANARY = 1 << 3,	 /* the chain's device-writable buffers keep the canary */
-	X_USED = 1 << 4,	 /* the chain comes back with used length @used_len (then freed) */
-	X_STATUS_BYTE = 1 << 5,	 /* its status byte reads @want */
-	X_REQ = 1 << 6,		 /* the request's status is @want (used length 1 if an error) */
-	X_QUEUES_QUIET = 1 << 7, /* no queue of the disk serves anything for QUIET_NS */
-	X_READS = 1 << 8,	 /* register @r reads @want (in the bits of @r.mask) */
-	X_KEPT = 1 << 9,	 /* register @r reads what it read before the action */
-	X_STATUS = 1 << 10,	 /* Status reads @status */
-	X_HEALTHY = 1 << 11,	 /* Status reads @status, and no config interrupt */
-	X_RECOVER = 1 << 12,	 /* then reset, probe again and round trip */
+	X_CONFIG_IRQ = 1 << 0,	      /* a config interrupt reaches the guest, with NEEDS_RESET */
+	X_NEEDS_RESET = 1 << 1,	      /* DEVICE_NEEDS_RESET, with a config interrupt (polled) */
+	X_NEEDS_RESET_QUIET = 1 << 2, /* DEVICE_NEEDS_RESET, no config interrupt (no DRIVER_OK) */
+	X_QUEUE_REFUSED = 1 << 3,     /* QueueReady reads 0; DRIVER_OK is refused */
+	X_NOT_USED = 1 << 4,	      /* the queue's used index did not move */
+	X_CANARY = 1 << 5,	      /* the chain's device-writable buffers keep the canary */
+	X_USED = 1 << 6,	 /* the chain comes back with used length @used_len (then freed) */
+	X_STATUS_BYTE = 1 << 7,	 /* its status byte reads @want */
+	X_REQ = 1 << 8,		 /* the request's status is @want (used length 1 if an error) */
+	X_QUEUES_QUIET = 1 << 9, /* no queue of the disk serves anything for QUIET_NS */
+	X_READS = 1 << 10,	 /* register @r reads @want (in the bits of @r.mask) */
+	X_KEPT = 1 << 11,	 /* register @r reads what it read before the action */
+	X_LAYOUT = 1 << 12,	 /* queue @lay.q reads layout @lay.layout, QueueReady @lay.ready */
+	X_STATUS = 1 << 13,	 /* Status reads @status */
+	X_HEALTHY = 1 << 14,	 /* Status reads @status, and no config interrupt */
+	X_RESET = 1 << 15,	 /* then a reset: Status reads 0 */
+	X_RECOVER = 1 << 16,	 /* then reset, probe again and round trip */
 };
 
 /* A chain no correct driver posts: refused whole, with NEEDS_RESET, and then recovered from. */
 #define X_REFUSED (X_NEEDS_RESET | X_NOT_USED | X_CANARY | X_RECOVER)
+/* A ring the device cannot map at QueueReady, before DRIVER_OK; then a reset. */
+#define X_RING_REFUSED (X_NEEDS_RESET_QUIET | X_QUEUE_REFUSED | X_RESET)
 
 /* Arguments of the chain actions (hostile_blk.c), as each says. */
 struct hchain {
@@ -215,6 +231,29 @@ struct hreg {
 	uint32_t mask; /* X_READS: the bits compared; 0: all */
 };
 
+/* L_LIVE: the driver's queue 0; L_MANUAL: the ring made by hand; L_OTHER: another, 4 long. */
+enum hlayout { L_LIVE, L_MANUAL, L_OTHER, L_RESET, L_NONE }; /* L_RESET: after a reset */
+
+#define QUEUE_PAST_LAST (-1) /* the first queue the disk does not have */
+
+struct hqlayout {
+	int q;
+	enum hlayout layout;
+	uint32_t ready;
+};
+
+/* A ring layout changed from a good one: @part at @addr, or @offset from @from's (or its own). */
+enum ring_part { PART_NONE, PART_DESC, PART_AVAIL, PART_USED };
+
+struct hring {
+	enum ring_part part, from;
+	uint64_t addr;
+	int64_t offset;
+	bool set_num; /* QueueNum = @num instead of the good one, to read back as @num_read */
+	uint32_t num;
+	uint32_t num_read;
+};
+
 struct hwrite {
 	unsigned int off;
 	uint32_t val;
@@ -227,11 +266,12 @@ struct hstep {
 	enum hqueue q;
 	bool kick;
 	unsigned int expect;
-	uint32_t want;	   /* X_STATUS_BYTE, X_REQ, X_READS */
-	uint32_t used_len; /* X_USED */
-	uint32_t status;   /* X_STATUS, X_HEALTHY */
-	struct hreg r;	   /* X_READS, X_KEPT */
-	union {		   /* the action's arguments */
+	uint32_t want;	     /* X_STATUS_BYTE, X_REQ, X_READS */
+	uint32_t used_len;   /* X_USED */
+	uint32_t status;     /* X_STATUS, X_HEALTHY */
+	struct hreg r;	     /* X_READS, X_KEPT */
+	struct hqlayout lay; /* X_LAYOUT */
+	union {		     /* the action's arguments */
 		struct hchain chain;
 		struct hreq req;
 		struct {
@@ -239,6 +279,12 @@ struct hstep {
 			unsigned int n;
 		} wr;			       /* write_regs(), in order */
 		struct virtio_probe_opts opts; /* a probe's */
+		struct hqlayout qs;	       /* set_up_queue()'s */
+		struct hring ring;
+		struct {
+			bool features_ok;
+			unsigned int num;
+		} manual; /* start_by_hand()'s */
 	};
 };
 
@@ -308,6 +354,9 @@ uint32_t read_reg(struct hctx *c, const struct hreg *r);
 void write_reg(struct hctx *c, unsigned int off, uint32_t val, unsigned int width);
 bool write_regs(struct hctx *c, const struct hstep *s);
 bool round_trip(struct hctx *c, const struct hstep *s);
+bool reset(struct hctx *c, const struct hstep *s);
+bool expect_layout(struct hctx *c, const struct hqlayout *want);
+bool expect_queue_refused(struct hctx *c);
 struct virtqueue *step_vq(struct hctx *c, const struct hstep *s);
 void note_variants(struct hctx *c, const struct hscenario *sc);
 

@@ -2,21 +2,43 @@
 /*
  * Hostile scenarios, queue layout: layout registers written after QueueReady
  * or DRIVER_OK, setup out of order, rings the device cannot map, and a
- * notify of a queue that does not exist.
+ * notify of a queue that does not exist. Most steps drive the disk register
+ * by register, unbound from its driver, on rings made by hand.
  */
 #include "hostile.h"
 
-/* Queue layout. */
-
-struct layout {
-	uint32_t num;
-	uint64_t desc, avail, used;
-};
+#define QSEL   VIRTIO_MMIO_QUEUE_SEL
+#define QREADY VIRTIO_MMIO_QUEUE_READY
+#define STATUS VIRTIO_MMIO_STATUS
+#define DFSEL  VIRTIO_MMIO_DRIVER_FEATURES_SEL
+#define DF     VIRTIO_MMIO_DRIVER_FEATURES
+#define ACK    VIRTIO_STATUS_ACKNOWLEDGE
+#define DRIVER VIRTIO_STATUS_DRIVER
+#define FEAT   VIRTIO_STATUS_FEATURES_OK
 
 static struct layout layout_of(const struct virtqueue *vq)
 {
 	return (struct layout){vq->vring.num, (uintptr_t)vq->vring.desc, (uintptr_t)vq->vring.avail,
 			       (uintptr_t)vq->vring.used};
+}
+
+/* A layout a step names: see enum hlayout. */
+static struct layout layout_named(struct hctx *c, enum hlayout which)
+{
+	switch (which) {
+	case L_LIVE: return layout_of(c->blk->vqs[0]);
+	case L_MANUAL: return c->lay_manual;
+	case L_OTHER: return c->lay_other;
+	case L_RESET: return (struct layout){VMM_QUEUE_NUM_MAX, 0, 0, 0};
+	case L_NONE: break;
+	}
+	return (struct layout){0, 0, 0, 0};
+}
+
+/* QUEUE_PAST_LAST: the first queue the disk does not have. */
+static unsigned int queue_index(struct hctx *c, int q)
+{
+	return q == QUEUE_PAST_LAST ? c->blk->num_queues : (unsigned int)q;
 }
 
 static void write64(struct hctx *c, unsigned int off, uint64_t v)
@@ -32,34 +54,47 @@ static uint64_t read64(struct hctx *c, unsigned int off)
 
 static void write_layout(struct hctx *c, unsigned int q, const struct layout *l)
 {
-	wreg(c, VIRTIO_MMIO_QUEUE_SEL, q);
+	wreg(c, QSEL, q);
 	wreg(c, VIRTIO_MMIO_QUEUE_NUM, l->num);
 	write64(c, VIRTIO_MMIO_QUEUE_DESC_LOW, l->desc);
 	write64(c, VIRTIO_MMIO_QUEUE_DRIVER_LOW, l->avail);
 	write64(c, VIRTIO_MMIO_QUEUE_DEVICE_LOW, l->used);
 }
 
-static bool expect_layout(struct hctx *c, unsigned int q, const struct layout *l, uint32_t ready,
-			  const char *after)
+/* X_LAYOUT: the queue's layout registers and QueueReady read as @want says. */
+bool expect_layout(struct hctx *c, const struct hqlayout *want)
 {
-	struct layout got;
+	unsigned int q = queue_index(c, want->q);
+	struct layout l = layout_named(c, want->layout), got;
 	uint32_t r;
 
-	wreg(c, VIRTIO_MMIO_QUEUE_SEL, q);
+	wreg(c, QSEL, q);
 	got.num = reg(c, VIRTIO_MMIO_QUEUE_NUM);
 	got.desc = read64(c, VIRTIO_MMIO_QUEUE_DESC_LOW);
 	got.avail = read64(c, VIRTIO_MMIO_QUEUE_DRIVER_LOW);
 	got.used = read64(c, VIRTIO_MMIO_QUEUE_DEVICE_LOW);
-	r = reg(c, VIRTIO_MMIO_QUEUE_READY);
-	if (got.num != l->num || got.desc != l->desc || got.avail != l->avail ||
-	    got.used != l->used || r != ready)
+	r = reg(c, QREADY);
+	if (got.num != l.num || got.desc != l.desc || got.avail != l.avail || got.used != l.used ||
+	    r != want->ready)
 		return fail(c,
-			    "after %s queue %u reads num %u desc 0x%llx avail 0x%llx used 0x%llx "
+			    "queue %u reads num %u desc 0x%llx avail 0x%llx used 0x%llx "
 			    "ready %u; expected %u 0x%llx 0x%llx 0x%llx %u",
-			    after, q, got.num, (unsigned long long)got.desc,
-			    (unsigned long long)got.avail, (unsigned long long)got.used, r, l->num,
-			    (unsigned long long)l->desc, (unsigned long long)l->avail,
-			    (unsigned long long)l->used, ready);
+			    q, got.num, (unsigned long long)got.desc, (unsigned long long)got.avail,
+			    (unsigned long long)got.used, r, l.num, (unsigned long long)l.desc,
+			    (unsigned long long)l.avail, (unsigned long long)l.used,
+			    (unsigned int)want->ready);
+	return true;
+}
+
+/* X_QUEUE_REFUSED: QueueReady stays 0, and DRIVER_OK is refused while NEEDS_RESET is set. */
+bool expect_queue_refused(struct hctx *c)
+{
+	if (reg(c, QREADY))
+		return fail(c, "QueueReady reads 1 for a refused queue");
+	wreg(c, STATUS, STATUS_LIVE | STATUS_NEEDS_RESET);
+	if (dev_status(c) & VIRTIO_STATUS_DRIVER_OK)
+		return fail(c, "DRIVER_OK accepted with NEEDS_RESET set (status 0x%x)",
+			    dev_status(c));
 	return true;
 }
 
@@ -95,9 +130,10 @@ static bool manual_start(struct hctx *c, bool features_ok)
 	return expect_status(c, 0x0b, "FEATURES_OK with VERSION_1");
 }
 
-/* GET_ID through rings set up by hand: the device serves what it was given. */
-static bool manual_get_id(struct hctx *c, struct virtqueue *vq)
+/* GET_ID through the rings set up by hand (c->vq): the device serves what it was given. */
+static bool get_id(struct hctx *c, const struct hstep *st)
 {
+	struct virtqueue *vq = c->vq;
 	uint64_t end = tg_ns() + EVENT_TIMEOUT;
 	struct virtio_sg sg[3];
 	char *id = (char *)c->rbuf;
@@ -105,6 +141,7 @@ static bool manual_get_id(struct hctx *c, struct virtqueue *vq)
 	void *token;
 	int err;
 
+	(void)st;
 	set_hdr(c, VIRTIO_BLK_T_GET_ID, 0);
 	memset(id, 0, VIRTIO_BLK_ID_BYTES);
 	sg[0] = virtio_sg_buf(c->hdr, sizeof(*c->hdr));
@@ -127,50 +164,75 @@ static bool manual_get_id(struct hctx *c, struct virtqueue *vq)
 	return true;
 }
 
+/* Started by hand (manual_start()), with a ring of @num made by hand (c->vq, L_MANUAL) unless 0. */
+static bool start_with_ring(struct hctx *c, bool features_ok, unsigned int num)
+{
+	if (!manual_start(c, features_ok))
+		return false;
+	if (!num)
+		return true;
+	c->vq = manual_vq(c, num);
+	if (!c->vq)
+		return fail(c, "no ring of %u made by hand", num);
+	c->lay_manual = layout_of(c->vq);
+	return true;
+}
+
+static bool start_by_hand(struct hctx *c, const struct hstep *st)
+{
+	return start_with_ring(c, st->manual.features_ok, st->manual.num);
+}
+
+/* Another ring made by hand, given as 4 long: a layout that must not be taken (L_OTHER). */
+static bool other_ring(struct hctx *c, const struct hstep *st)
+{
+	struct virtqueue *vq = manual_vq(c, SMALL_QUEUE);
+
+	(void)st;
+	if (!vq)
+		return fail(c, "no ring made by hand");
+	c->lay_other = layout_of(vq);
+	c->lay_other.num = 4;
+	return true;
+}
+
+/* The layout qs names written to queue qs.q, then QueueReady qs.ready. */
+static bool set_up_queue(struct hctx *c, const struct hstep *st)
+{
+	struct layout l = layout_named(c, st->qs.layout);
+
+	write_layout(c, queue_index(c, st->qs.q), &l);
+	wreg(c, QREADY, st->qs.ready);
+	return true;
+}
+
 /*
  * Layout registers once the queue is ready, and once DRIVER_OK is set, are
  * ignored: read back unchanged, and the device keeps the rings it mapped.
  */
 enum tg_result hostile_queue_regs_locked(char *msg, size_t len)
 {
-	struct layout live, other, manual;
-	struct virtqueue *vq, *vq2;
-	struct hctx c;
+	static const struct hstep steps[] = {
+	    STEP("after DRIVER_OK: the probe", other_ring, .expect = X_LAYOUT,
+		 .lay = {0, L_LIVE, 1}),
+	    STEP("after DRIVER_OK: rewriting the layout and QueueReady 0", set_up_queue,
+		 .qs = {0, L_OTHER, 0}, .expect = X_LAYOUT | X_HEALTHY, .lay = {0, L_LIVE, 1},
+		 .status = STATUS_LIVE),
+	    STEP(NULL, round_trip),
+	    STEP("after QueueReady, before DRIVER_OK", start_by_hand,
+		 .manual = {true, SMALL_QUEUE}),
+	    STEP("after QueueReady, before DRIVER_OK: QueueReady 1", set_up_queue,
+		 .qs = {0, L_MANUAL, 1}, .expect = X_LAYOUT, .lay = {0, L_MANUAL, 1}),
+	    /* QueueReady 2, neither 0 nor 1: nonsense, ignored. */
+	    STEP("after QueueReady, before DRIVER_OK: rewriting the layout and QueueReady 2",
+		 set_up_queue, .qs = {0, L_OTHER, 2}, .expect = X_LAYOUT, .lay = {0, L_MANUAL, 1}),
+	    WRITE_STATUS("after QueueReady, before DRIVER_OK: DRIVER_OK", STATUS_LIVE,
+			 WR(STATUS, STATUS_LIVE)),
+	    STEP(NULL, get_id),
+	};
+	static const struct hscenario sc = {STEPS(steps)};
 
-	if (!blk_begin(&c, msg, len, NULL))
-		return hostile_finish(&c);
-	live = layout_of(c.blk->vqs[0]);
-	vq2 = manual_vq(&c, SMALL_QUEUE);
-	other = layout_of(vq2);
-	other.num = 4;
-	c.o.step = "after DRIVER_OK";
-	if (!expect_layout(&c, 0, &live, 1, "the probe"))
-		return hostile_finish(&c);
-	write_layout(&c, 0, &other);
-	wreg(&c, VIRTIO_MMIO_QUEUE_READY, 0);
-	if (!expect_layout(&c, 0, &live, 1, "rewriting the layout and QueueReady 0") ||
-	    !expect_healthy(&c, STATUS_LIVE) || !blk_round_trip(&c))
-		return hostile_finish(&c);
-
-	c.o.step = "after QueueReady, before DRIVER_OK";
-	if (!manual_start(&c, true))
-		return hostile_finish(&c);
-	vq = manual_vq(&c, SMALL_QUEUE);
-	manual = layout_of(vq);
-	write_layout(&c, 0, &manual);
-	wreg(&c, VIRTIO_MMIO_QUEUE_READY, 1);
-	if (!expect_layout(&c, 0, &manual, 1, "QueueReady 1"))
-		return hostile_finish(&c);
-	write_layout(&c, 0, &other);
-	wreg(&c, VIRTIO_MMIO_QUEUE_READY, 2); /* neither 0 nor 1: nonsense, ignored */
-	if (!expect_layout(&c, 0, &manual, 1, "rewriting the layout and QueueReady 2"))
-		return hostile_finish(&c);
-	wreg(&c, VIRTIO_MMIO_STATUS, STATUS_LIVE);
-	if (!expect_status(&c, STATUS_LIVE, "DRIVER_OK") || !manual_get_id(&c, vq))
-		return hostile_finish(&c);
-	c.o.step = "recovery";
-	blk_recover(&c);
-	return hostile_finish(&c);
+	return hostile_run(msg, len, &sc);
 }
 
 /*
@@ -178,188 +240,118 @@ enum tg_result hostile_queue_regs_locked(char *msg, size_t len)
  * FEATURES_OK, FEATURES_OK without DRIVER, features written before DRIVER,
  * a queue withdrawn with QueueReady 0, a queue set up after DRIVER_OK.
  */
-static bool order_queue_before_features(struct hctx *c)
-{
-	struct virtqueue *vq;
-	struct layout l;
-
-	c->o.step = "QueueReady before FEATURES_OK";
-	if (!manual_start(c, false))
-		return false;
-	vq = manual_vq(c, SMALL_QUEUE);
-	l = layout_of(vq);
-	write_layout(c, 0, &l);
-	wreg(c, VIRTIO_MMIO_QUEUE_READY, 1);
-	if (!expect_layout(c, 0, &l, 0, "QueueReady 1 without FEATURES_OK") ||
-	    !expect_healthy(c, 0x03))
-		return false;
-	/* The layout stays; with FEATURES_OK the same QueueReady is taken. */
-	wreg(c, VIRTIO_MMIO_STATUS, 0x0b);
-	wreg(c, VIRTIO_MMIO_QUEUE_READY, 1);
-	if (!expect_layout(c, 0, &l, 1, "FEATURES_OK and QueueReady 1"))
-		return false;
-	wreg(c, VIRTIO_MMIO_STATUS, STATUS_LIVE);
-	return expect_status(c, STATUS_LIVE, "DRIVER_OK") && manual_get_id(c, vq);
-}
-
-static bool order_status(struct hctx *c)
-{
-	c->o.step = "DRIVER_OK before FEATURES_OK";
-	if (!manual_start(c, false))
-		return false;
-	wreg(c, VIRTIO_MMIO_STATUS, 0x07);
-	if (!expect_status(c, 0x03, "ACKNOWLEDGE|DRIVER|DRIVER_OK"))
-		return false;
-
-	/* Dropping DRIVER while adding FEATURES_OK: the whole write is ignored. */
-	c->o.step = "a status write that drops DRIVER";
-	wreg(c, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wreg(c, VIRTIO_MMIO_DRIVER_FEATURES, 1);
-	wreg(c, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_FEATURES_OK);
-	if (!expect_status(c, 0x03, "ACKNOWLEDGE|FEATURES_OK (DRIVER dropped)"))
-		return false;
-
-	c->o.step = "FEATURES_OK without DRIVER";
-	if (!dev_reset(c))
-		return false;
-	wreg(c, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
-	wreg(c, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wreg(c, VIRTIO_MMIO_DRIVER_FEATURES, 1);
-	wreg(c, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_FEATURES_OK);
-	if (!expect_status(c, VIRTIO_STATUS_ACKNOWLEDGE, "ACKNOWLEDGE|FEATURES_OK"))
-		return false;
-
-	/* The VERSION_1 written above came before DRIVER: it must not have counted. */
-	c->o.step = "features written before DRIVER";
-	wreg(c, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	wreg(c, VIRTIO_MMIO_STATUS, 0x0b);
-	if (!expect_status(c, 0x03, "FEATURES_OK with features written before DRIVER"))
-		return false;
-	wreg(c, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wreg(c, VIRTIO_MMIO_DRIVER_FEATURES, 1);
-	wreg(c, VIRTIO_MMIO_STATUS, 0x0b);
-	return expect_status(c, 0x0b, "FEATURES_OK with VERSION_1 written after DRIVER");
-}
-
-static bool order_queue_withdrawn(struct hctx *c)
-{
-	const struct layout reset_layout = {VMM_QUEUE_NUM_MAX, 0, 0, 0};
-	struct virtqueue *vq;
-	struct layout l;
-
-	c->o.step = "QueueReady 0 before DRIVER_OK";
-	if (!manual_start(c, true))
-		return false;
-	vq = manual_vq(c, SMALL_QUEUE);
-	l = layout_of(vq);
-	write_layout(c, 0, &l);
-	wreg(c, VIRTIO_MMIO_QUEUE_READY, 1);
-	wreg(c, VIRTIO_MMIO_QUEUE_READY, 0);
-	if (!expect_layout(c, 0, &reset_layout, 0, "QueueReady 1 then 0"))
-		return false;
-
-	c->o.step = "queue set up after DRIVER_OK";
-	wreg(c, VIRTIO_MMIO_STATUS, STATUS_LIVE);
-	if (!expect_status(c, STATUS_LIVE, "DRIVER_OK with no queue"))
-		return false;
-	write_layout(c, 0, &l);
-	wreg(c, VIRTIO_MMIO_QUEUE_READY, 1);
-	if (!expect_layout(c, 0, &reset_layout, 0, "setting up queue 0 after DRIVER_OK"))
-		return false;
-	wreg(c, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
-	return expect_healthy(c, STATUS_LIVE);
-}
-
 enum tg_result hostile_setup_order(char *msg, size_t len)
 {
-	struct hctx c;
+	static const struct hstep steps[] = {
+	    STEP("QueueReady before FEATURES_OK", start_by_hand, .manual = {false, SMALL_QUEUE}),
+	    STEP(NULL, set_up_queue, .qs = {0, L_MANUAL, 1}, .expect = X_LAYOUT | X_HEALTHY,
+		 .lay = {0, L_MANUAL, 0}, .status = 0x03),
+	    /* The layout stays; with FEATURES_OK the same QueueReady is taken. */
+	    STEP(NULL, write_regs, .wr = W(WR(STATUS, 0x0b), WR(QREADY, 1)), .expect = X_LAYOUT,
+		 .lay = {0, L_MANUAL, 1}),
+	    WRITE_STATUS(NULL, STATUS_LIVE, WR(STATUS, STATUS_LIVE)),
+	    STEP(NULL, get_id),
 
-	if (blk_begin(&c, msg, len, NULL) && order_queue_before_features(&c) && order_status(&c) &&
-	    order_queue_withdrawn(&c)) {
-		c.o.step = "recovery";
-		blk_recover(&c);
-	}
-	return hostile_finish(&c);
+	    STEP("DRIVER_OK before FEATURES_OK", start_by_hand, .manual = {false, 0}),
+	    WRITE_STATUS(NULL, 0x03, WR(STATUS, 0x07)),
+	    /* Dropping DRIVER while adding FEATURES_OK: the whole write is ignored. */
+	    WRITE_STATUS("a status write that drops DRIVER", 0x03, WR(DFSEL, 1), WR(DF, 1),
+			 WR(STATUS, ACK | FEAT)),
+
+	    STEP("FEATURES_OK without DRIVER", reset),
+	    WRITE_STATUS(NULL, ACK, WR(STATUS, ACK), WR(DFSEL, 1), WR(DF, 1),
+			 WR(STATUS, ACK | FEAT)),
+	    /* The VERSION_1 written above came before DRIVER: it must not have counted. */
+	    WRITE_STATUS("features written before DRIVER", 0x03, WR(STATUS, ACK | DRIVER),
+			 WR(STATUS, 0x0b)),
+	    WRITE_STATUS("features written before DRIVER, then after", 0x0b, WR(DFSEL, 1),
+			 WR(DF, 1), WR(STATUS, 0x0b)),
+
+	    STEP("QueueReady 0 before DRIVER_OK", start_by_hand, .manual = {true, SMALL_QUEUE}),
+	    STEP(NULL, set_up_queue, .qs = {0, L_MANUAL, 1}),
+	    STEP(NULL, write_regs, .wr = W(WR(QREADY, 0)), .expect = X_LAYOUT,
+		 .lay = {0, L_RESET, 0}),
+	    WRITE_STATUS("queue set up after DRIVER_OK", STATUS_LIVE, WR(STATUS, STATUS_LIVE)),
+	    STEP(NULL, set_up_queue, .qs = {0, L_MANUAL, 1}, .expect = X_LAYOUT,
+		 .lay = {0, L_RESET, 0}),
+	    STEP(NULL, write_regs, .wr = W(WR(VIRTIO_MMIO_QUEUE_NOTIFY, 0)), .expect = X_HEALTHY,
+		 .status = STATUS_LIVE),
+	};
+	static const struct hscenario sc = {STEPS(steps)};
+
+	return hostile_run(msg, len, &sc);
 }
 
 /*
  * Rings the device cannot take at QueueReady: NEEDS_RESET, QueueReady stays
  * 0, no interrupt (DRIVER_OK is not set), and DRIVER_OK is then refused.
+ * Each is a RING() step: the disk started by hand with a good ring of 8,
+ * whose layout the step changes before QueueReady 1.
  */
-enum ring_part { PART_NONE, PART_DESC, PART_AVAIL, PART_USED };
-
-struct ring_case {
-	const char *name;
-	enum ring_part part;
-	uint64_t addr;	/* absolute, or */
-	int64_t offset; /* added to the good address when addr is 0 */
-	bool set_num;	/* QueueNum = num instead of the good one */
-	uint32_t num;
-	uint32_t num_read; /* what QueueNum must then read back */
-};
-
 #define RING(n, p, ...)                                                                            \
-	{                                                                                          \
-		.name = (n), .part = (p), __VA_ARGS__                                              \
-	}
+	STEP(n, set_up_ring, .expect = X_RING_REFUSED, .ring = {.part = (p), __VA_ARGS__})
 
-static bool run_ring_case(struct hctx *c, const struct ring_case *rc)
+static uint64_t *ring_part(struct layout *l, enum ring_part part)
 {
-	struct virtqueue *vq;
-	struct layout l;
-	uint64_t *part = NULL;
+	switch (part) {
+	case PART_DESC: return &l->desc;
+	case PART_AVAIL: return &l->avail;
+	case PART_USED: return &l->used;
+	case PART_NONE: break;
+	}
+	return NULL;
+}
+
+static bool set_up_ring(struct hctx *c, const struct hstep *st)
+{
+	const struct hring *rc = &st->ring;
+	struct layout good, l;
+	uint64_t *part;
 	uint32_t num_read, want_num;
 
-	c->o.step = rc->name;
-	if (!manual_start(c, true))
+	if (!start_with_ring(c, true, SMALL_QUEUE))
 		return false;
-	vq = manual_vq(c, SMALL_QUEUE);
-	l = layout_of(vq);
+	good = l = c->lay_manual;
 	want_num = l.num;
 	if (rc->set_num) {
 		l.num = rc->num;
 		want_num = rc->num_read;
 	}
-	switch (rc->part) {
-	case PART_DESC: part = &l.desc; break;
-	case PART_AVAIL: part = &l.avail; break;
-	case PART_USED: part = &l.used; break;
-	case PART_NONE: break;
+	part = ring_part(&l, rc->part);
+	if (part) {
+		/* An offset is from the good address of the part itself, or of .from. */
+		uint64_t *from = ring_part(&good, rc->from ? rc->from : rc->part);
+
+		*part = rc->addr ? rc->addr : (uint64_t)((int64_t)*from + rc->offset);
 	}
-	if (part)
-		*part = rc->addr ? rc->addr : (uint64_t)((int64_t)*part + rc->offset);
 	write_layout(c, 0, &l);
 	num_read = reg(c, VIRTIO_MMIO_QUEUE_NUM);
 	if (num_read != want_num)
 		return fail(c, "QueueNum 0x%x reads back as 0x%x, expected 0x%x", l.num, num_read,
 			    want_num);
-	wreg(c, VIRTIO_MMIO_QUEUE_READY, 1);
-	if (rc->part == PART_NONE && !rc->set_num) {
-		/* The control: the same steps with a good layout work. */
-		if (reg(c, VIRTIO_MMIO_QUEUE_READY) != 1)
-			return fail(c, "a good layout was refused (status 0x%x)", dev_status(c));
-		if (!expect_healthy(c, 0x0b))
-			return false;
-		wreg(c, VIRTIO_MMIO_STATUS, STATUS_LIVE);
-		return expect_status(c, STATUS_LIVE, "DRIVER_OK") && manual_get_id(c, vq) &&
-		       dev_reset(c);
-	}
-	if (!expect_needs_reset(c, false))
-		return false;
-	if (reg(c, VIRTIO_MMIO_QUEUE_READY))
-		return fail(c, "QueueReady reads 1 for a refused queue");
-	wreg(c, VIRTIO_MMIO_STATUS, STATUS_LIVE | STATUS_NEEDS_RESET);
-	if (dev_status(c) & VIRTIO_STATUS_DRIVER_OK)
-		return fail(c, "DRIVER_OK accepted with NEEDS_RESET set (status 0x%x)",
-			    dev_status(c));
-	return dev_reset(c);
+	wreg(c, QREADY, 1);
+	return true;
 }
 
+static void note_layouts(struct hctx *c, const struct hscenario *sc)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < sc->nsteps; i++)
+		n += sc->steps[i].act == set_up_ring;
+	tg_snprintf(c->o.msg, c->o.len, "%u layouts", n);
+}
+
+/* Addresses relative to the end of RAM are filled in at run time: the table is not static. */
 enum tg_result hostile_queue_bad_rings(char *msg, size_t len)
 {
 	uint64_t top = tg_ram_top();
-	const struct ring_case cases[] = {
-	    {.name = "control: a good layout"},
+	const struct hstep steps[] = {
+	    /* The control: the same steps with a good layout work. */
+	    STEP("control: a good layout", set_up_ring, .expect = X_READS | X_HEALTHY,
+		 .r = {.off = QREADY}, .want = 1, .status = 0x0b),
+	    WRITE_STATUS(NULL, STATUS_LIVE, WR(STATUS, STATUS_LIVE)),
+	    STEP(NULL, get_id, .expect = X_RESET),
 	    RING("descriptor table on the device's own registers", PART_DESC, .addr = 0xd0000000),
 	    RING("descriptor table at 64 TiB", PART_DESC, .addr = FAR_ADDRESS),
 	    RING("descriptor table 8-byte aligned", PART_DESC, .offset = 8),
@@ -377,53 +369,52 @@ enum tg_result hostile_queue_bad_rings(char *msg, size_t len)
 	    RING("QueueNum 0x10008 (past 16 bits)", PART_NONE, .set_num = true, .num = 0x10008,
 		 .num_read = 0),
 	};
-	struct hctx c;
-	unsigned int i;
+	const struct hscenario sc = {STEPS(steps), .note = note_layouts};
 
-	if (!blk_begin(&c, msg, len, NULL))
-		return hostile_finish(&c);
-	for (i = 0; i < TG_ARRAY_SIZE(cases) && run_ring_case(&c, &cases[i]); i++)
-		;
-	if (i == TG_ARRAY_SIZE(cases)) {
-		c.o.step = "recovery";
-		if (blk_recover(&c))
-			tg_snprintf(msg, len, "%u layouts", i);
-	}
-	return hostile_finish(&c);
+	return hostile_run(msg, len, &sc);
+}
+
+/* Notifies naming queues that do not exist: ignored. */
+static bool notify_missing_queues(struct hctx *c, const struct hstep *st)
+{
+	const uint32_t bad[] = {c->blk->num_queues, 31, 32, 0xffff, 0x10000, 0xffffffff};
+
+	(void)st;
+	for (unsigned int i = 0; i < TG_ARRAY_SIZE(bad); i++)
+		wreg(c, VIRTIO_MMIO_QUEUE_NOTIFY, bad[i]);
+	return true;
+}
+
+static bool select_past_last(struct hctx *c, const struct hstep *st)
+{
+	(void)st;
+	wreg(c, QSEL, c->blk->num_queues);
+	return true;
+}
+
+static void note_queues(struct hctx *c, const struct hscenario *sc)
+{
+	(void)sc;
+	tg_snprintf(c->o.msg, c->o.len, "%u queue(s)", c->blk->num_queues);
 }
 
 /* A notify naming a queue that does not exist, and such a queue's registers. */
 enum tg_result hostile_notify_bad_queue(char *msg, size_t len)
 {
-	const struct layout none = {0, 0, 0, 0};
-	struct layout l;
-	struct hctx c;
-	uint32_t nq;
+	static const struct hstep steps[] = {
+	    STEP(NULL, notify_missing_queues),
+	    STEP("queue past the last", select_past_last, .expect = X_READS,
+		 .r = {.off = VIRTIO_MMIO_QUEUE_NUM_MAX}, .want = 0),
+	    STEP("queue past the last: setting it up", set_up_queue,
+		 .qs = {QUEUE_PAST_LAST, L_LIVE, 1}, .expect = X_LAYOUT,
+		 .lay = {QUEUE_PAST_LAST, L_NONE, 0}),
+	    WRITE(NULL, WR(QSEL, 0)),
+	};
+	static const struct hscenario sc = {
+	    STEPS(steps),
+	    .end = END_HEALTHY_ROUND_TRIP,
+	    .note = note_queues,
+	};
 
-	if (!blk_begin(&c, msg, len, NULL))
-		return hostile_finish(&c);
-	nq = c.blk->num_queues;
-	{
-		const uint32_t bad[] = {nq, 31, 32, 0xffff, 0x10000, 0xffffffff};
-
-		for (unsigned int i = 0; i < TG_ARRAY_SIZE(bad); i++)
-			wreg(&c, VIRTIO_MMIO_QUEUE_NOTIFY, bad[i]);
-	}
-	c.o.step = "queue past the last";
-	wreg(&c, VIRTIO_MMIO_QUEUE_SEL, nq);
-	if (reg(&c, VIRTIO_MMIO_QUEUE_NUM_MAX)) {
-		fail(&c, "QueueNumMax of queue %u (of %u) reads %u, expected 0", nq, nq,
-		     reg(&c, VIRTIO_MMIO_QUEUE_NUM_MAX));
-		return hostile_finish(&c);
-	}
-	l = layout_of(c.blk->vqs[0]);
-	write_layout(&c, nq, &l);
-	wreg(&c, VIRTIO_MMIO_QUEUE_READY, 1);
-	if (!expect_layout(&c, nq, &none, 0, "setting it up"))
-		return hostile_finish(&c);
-	wreg(&c, VIRTIO_MMIO_QUEUE_SEL, 0);
-	c.o.step = NULL;
-	if (expect_healthy(&c, STATUS_LIVE) && blk_round_trip(&c))
-		tg_snprintf(msg, len, "%u queue(s)", nq);
-	return hostile_finish(&c);
+	return hostile_run(msg, len, &sc);
 }
