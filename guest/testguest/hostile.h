@@ -69,6 +69,8 @@ struct hctx {
 	/* net */
 	uint8_t guest_ip[4], peer_ip[4];
 	uint8_t *frame;
+	uint8_t stray_ip[4]; /* net_tx_bad_chains: the bad chain's sender */
+	uint8_t *txbuf;	     /* and its frame */
 	/* the raw chain post_chain() posted last: X_USED waits for it, then frees it */
 	uint16_t ids[16];
 	unsigned int nids;
@@ -147,7 +149,6 @@ struct vring_desc *make_table(const struct seg *s, unsigned int n, unsigned int 
 bool post_indirect(struct hctx *c, struct virtqueue *vq, uint64_t t, uint32_t len,
 		   uint16_t extra_flags);
 bool wait_raw_used(struct hctx *c, struct virtqueue *vq, uint16_t head, uint32_t want_len);
-bool expect_raw_used(struct hctx *c, struct virtqueue *vq, uint16_t head, uint32_t want_len);
 
 /*
  * A scenario as a table of steps. A step does one thing (@act: post a
@@ -170,23 +171,24 @@ enum hqueue { Q_BLK, Q_TX, Q_RX };
 
 /* The checks, in the order they are made: the device's reaction first, recovery last. */
 enum {
-	X_CONFIG_IRQ = 1 << 0,	      /* a config interrupt reaches the guest, with NEEDS_RESET */
-	X_NEEDS_RESET = 1 << 1,	      /* DEVICE_NEEDS_RESET, with a config interrupt (polled) */
+	X_CONFIG_IRQ = 1 << 0,	      /* a config interrupt taken, and NEEDS_RESET with it */
+	X_NEEDS_RESET = 1 << 1,	      /* DEVICE_NEEDS_RESET and a config interrupt (polled) */
 	X_NEEDS_RESET_QUIET = 1 << 2, /* DEVICE_NEEDS_RESET, no config interrupt (no DRIVER_OK) */
 	X_QUEUE_REFUSED = 1 << 3,     /* QueueReady reads 0; DRIVER_OK is refused */
 	X_NOT_USED = 1 << 4,	      /* the queue's used index did not move */
-	X_CANARY = 1 << 5,	      /* the chain's device-writable buffers keep the canary */
-	X_USED = 1 << 6,	 /* the chain comes back with used length @used_len (then freed) */
-	X_STATUS_BYTE = 1 << 7,	 /* its status byte reads @want */
-	X_REQ = 1 << 8,		 /* the request's status is @want (used length 1 if an error) */
-	X_QUEUES_QUIET = 1 << 9, /* no queue of the disk serves anything for QUIET_NS */
-	X_READS = 1 << 10,	 /* register @r reads @want (in the bits of @r.mask) */
-	X_KEPT = 1 << 11,	 /* register @r reads what it read before the action */
-	X_LAYOUT = 1 << 12,	 /* queue @lay.q reads layout @lay.layout, QueueReady @lay.ready */
-	X_STATUS = 1 << 13,	 /* Status reads @status */
-	X_HEALTHY = 1 << 14,	 /* Status reads @status, and no config interrupt */
-	X_RESET = 1 << 15,	 /* then a reset: Status reads 0 */
-	X_RECOVER = 1 << 16,	 /* then reset, probe again and round trip */
+	X_HEAD_NOT_USED = 1 << 5,     /* no used entry is the chain's (others may come) */
+	X_CANARY = 1 << 6,	      /* the chain's device-writable buffers keep the canary */
+	X_USED = 1 << 7,	      /* the chain comes back, used length @used_len (freed) */
+	X_STATUS_BYTE = 1 << 8,	      /* its status byte reads @want */
+	X_REQ = 1 << 9,		      /* the request gets status @want (used length 1 if bad) */
+	X_QUEUES_QUIET = 1 << 10,     /* no queue of the disk serves anything for QUIET_NS */
+	X_READS = 1 << 11,	      /* register @r reads @want (in the bits of @r.mask) */
+	X_KEPT = 1 << 12,	      /* register @r reads what it read before the action */
+	X_LAYOUT = 1 << 13,	      /* queue @lay.q: layout @lay.layout, QueueReady @lay.ready */
+	X_STATUS = 1 << 14,	      /* Status reads @status */
+	X_HEALTHY = 1 << 15,	      /* Status reads @status, and no config interrupt */
+	X_RESET = 1 << 16,	      /* then a reset: Status reads 0 */
+	X_RECOVER = 1 << 17,	      /* then reset, probe again and round trip */
 };
 
 /* A chain no correct driver posts: refused whole, with NEEDS_RESET, and then recovered from. */
@@ -321,10 +323,12 @@ struct hstep {
 
 /* How a scenario ends once its steps passed. */
 enum hend {
-	END_RECOVER, /* reset, probe again, round trip: the device works after all that */
-	END_HEALTHY_ROUND_TRIP, /* nothing broken: Status still 0x0f, no config interrupt; a round
-				   trip */
-	END_NONE,		/* nothing more: the steps recovered (or checked) by themselves */
+	/* Reset, probe again, round trip: the device works after all that (the default). */
+	END_RECOVER,
+	/* Nothing was broken: Status still 0x0f, no config interrupt, and a round trip. */
+	END_HEALTHY_ROUND_TRIP,
+	/* Nothing more: the steps recovered (or checked) by themselves. */
+	END_NONE,
 };
 
 struct hscenario;
@@ -336,11 +340,12 @@ struct hdev {
 	bool (*round_trip)(struct hctx *c);
 };
 
-extern const struct hdev hostile_blk_dev;
+extern const struct hdev hostile_blk_dev, hostile_net_dev;
 
 struct hscenario {
 	const struct hdev *dev;	       /* NULL: the disk (hostile_blk_dev) */
 	struct virtio_probe_opts opts; /* what begin and recovery probe with */
+	unsigned int rx_bufs;	       /* net: receive buffers at the first probe (0: all) */
 	const struct hstep *steps;
 	unsigned int nsteps;
 	enum hend end;
