@@ -31,8 +31,16 @@
  * The net scenarios need a peer that answers ARP: the user-mode backend's
  * gateway, or the host end of a tap, from tg.net=user or tg.net=tap:GUEST:HOST
  * (user when absent).
+ *
+ * Each scenario is a table of steps (hostile.h), one file per area:
+ * hostile_blk.c (bad chains and requests), hostile_regs.c, hostile_queue.c
+ * (queue layout), hostile_net.c. This file has what they share: the device
+ * helpers, the disk as a device to begin on and recover, raw chains, the
+ * step runner and the group's table, in the order the scenarios run.
  */
 #include "hostile.h"
+
+/* The device's registers. */
 
 /* Status 0, as the spec has drivers do it: write 0, then wait to read 0. */
 bool dev_reset(struct hctx *c)
@@ -60,7 +68,7 @@ bool expect_status(struct hctx *c, uint32_t want, const char *after)
  * when DRIVER_OK was set (@live) and none before: the VMM raises it only
  * for a driver that can take it.
  */
-bool expect_needs_reset(struct hctx *c, bool live)
+static bool expect_needs_reset(struct hctx *c, bool live)
 {
 	uint64_t end = tg_ns() + EVENT_TIMEOUT;
 	uint32_t s, isr;
@@ -86,7 +94,7 @@ bool expect_needs_reset(struct hctx *c, bool live)
 }
 
 /* Nothing the driver did may have set NEEDS_RESET or raised a config interrupt. */
-bool expect_healthy(struct hctx *c, uint32_t want_status)
+static bool expect_healthy(struct hctx *c, uint32_t want_status)
 {
 	uint32_t isr = reg(c, VIRTIO_MMIO_INTERRUPT_STATUS);
 
@@ -98,7 +106,7 @@ bool expect_healthy(struct hctx *c, uint32_t want_status)
 
 /* Setting up and recovering. */
 
-void fill_pattern(uint8_t *buf, size_t len, uint64_t seed)
+static void fill_pattern(uint8_t *buf, size_t len, uint64_t seed)
 {
 	uint64_t *w = (uint64_t *)buf, x = 0x9e3779b97f4a7c15ULL * (seed + 1);
 
@@ -120,7 +128,7 @@ bool same_words(const void *a, const void *b, size_t len)
 	return true;
 }
 
-bool blk_up(struct hctx *c)
+static bool blk_up(struct hctx *c)
 {
 	int err = virtio_reprobe(c->vdev, &c->opts);
 
@@ -164,7 +172,7 @@ bool blk_round_trip(struct hctx *c)
 }
 
 /* Reset (which must clear NEEDS_RESET and the interrupt status), probe, round trip. */
-bool blk_recover(struct hctx *c)
+static bool blk_recover(struct hctx *c)
 {
 	uint32_t isr;
 
@@ -185,7 +193,7 @@ void hostile_quiet(void)
 	virtio_verbose = false;
 }
 
-bool blk_begin(struct hctx *c, char *msg, size_t len, const struct virtio_probe_opts *opts)
+static bool blk_begin(struct hctx *c, char *msg, size_t len, const struct virtio_probe_opts *opts)
 {
 	hostile_quiet();
 	memset(c, 0, sizeof(*c));
@@ -219,7 +227,7 @@ bool blk_begin(struct hctx *c, char *msg, size_t len, const struct virtio_probe_
  * Leave no device using this scenario's memory: reset the one it drove (it
  * may be set up by hand, unknown to the bus) and remove every bound one.
  */
-enum tg_result hostile_finish(struct hctx *c)
+static enum tg_result hostile_finish(struct hctx *c)
 {
 	if (c->m)
 		virtio_mmio_write(c->m, VIRTIO_MMIO_STATUS, 0);
@@ -296,7 +304,7 @@ bool post_indirect(struct hctx *c, struct virtqueue *vq, uint64_t t, uint32_t le
 }
 
 /* Is every byte of @buf @v? Word by word: byte loops are slow in emulated ring 0. */
-bool all_bytes(const void *buf, size_t len, uint8_t v)
+static bool all_bytes(const void *buf, size_t len, uint8_t v)
 {
 	const uint64_t *w = buf, x = 0x0101010101010101ULL * v;
 
@@ -307,7 +315,7 @@ bool all_bytes(const void *buf, size_t len, uint8_t v)
 }
 
 /* Wait for one raw chain's used entry (notified already) and check it. */
-bool wait_raw_used(struct hctx *c, struct virtqueue *vq, uint16_t head, uint32_t want_len)
+static bool wait_raw_used(struct hctx *c, struct virtqueue *vq, uint16_t head, uint32_t want_len)
 {
 	uint64_t end = tg_ns() + EVENT_TIMEOUT;
 	struct vring_used_elem e;
@@ -335,7 +343,7 @@ const struct hdev hostile_blk_dev = {
     .round_trip = blk_round_trip,
 };
 
-/* The step runner (hostile.h). */
+/* The step runner: see hostile.h. */
 
 struct virtqueue *step_vq(struct hctx *c, const struct hstep *s)
 {
@@ -606,6 +614,7 @@ void note_variants(struct hctx *c, const struct hscenario *sc)
 	tg_snprintf(c->o.msg, c->o.len, "%u variant%s", sc->nsteps, sc->nsteps == 1 ? "" : "s");
 }
 
+/* The group, in its order: tests/guest/ checks that all of it passes. */
 static const struct tg_scenario hostile_scenarios[] = {
     {"buffer_outside_ram", hostile_buffer_outside_ram},
     {"chain_loop", hostile_chain_loop},

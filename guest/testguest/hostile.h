@@ -113,20 +113,12 @@ static inline uint32_t dev_status(struct hctx *c)
 
 bool dev_reset(struct hctx *c);
 bool expect_status(struct hctx *c, uint32_t want, const char *after);
-bool expect_needs_reset(struct hctx *c, bool live);
-bool expect_healthy(struct hctx *c, uint32_t want_status);
 
 /* Setting up and recovering. */
 
-void fill_pattern(uint8_t *buf, size_t len, uint64_t seed);
 bool same_words(const void *a, const void *b, size_t len);
-bool all_bytes(const void *buf, size_t len, uint8_t v);
-bool blk_up(struct hctx *c);
 bool blk_round_trip(struct hctx *c);
-bool blk_recover(struct hctx *c);
 void hostile_quiet(void);
-bool blk_begin(struct hctx *c, char *msg, size_t len, const struct virtio_probe_opts *opts);
-enum tg_result hostile_finish(struct hctx *c);
 
 /* Raw chains. */
 
@@ -148,7 +140,6 @@ bool post_chain(struct hctx *c, struct virtqueue *vq, const struct seg *s, unsig
 struct vring_desc *make_table(const struct seg *s, unsigned int n, unsigned int room);
 bool post_indirect(struct hctx *c, struct virtqueue *vq, uint64_t t, uint32_t len,
 		   uint16_t extra_flags);
-bool wait_raw_used(struct hctx *c, struct virtqueue *vq, uint16_t head, uint32_t want_len);
 
 /*
  * A scenario as a table of steps. A step does one thing (@act: post a
@@ -161,7 +152,17 @@ bool wait_raw_used(struct hctx *c, struct virtqueue *vq, uint16_t head, uint32_t
  * @name is the step's failure prefix (o.step); NULL keeps the one before's,
  * for a step that goes on with what the one before began. An action may be
  * a check of its own (it returns false after fail() like any other); one
- * that needs state from an earlier step keeps it in struct hctx.
+ * that needs state from an earlier step keeps it in struct hctx. A step
+ * that returns false without fail() or skip() fails the scenario.
+ *
+ * A new case is a line in a table when an action for it exists, e.g. in
+ * hostile_queue_bad_rings():
+ *
+ *	RING("used ring 2 bytes after the available ring", PART_USED,
+ *	     .from = PART_AVAIL, .offset = 4 + 2 * SMALL_QUEUE + 2),
+ *
+ * and a new scenario a table, a struct hscenario and a line in the group's
+ * table in hostile.c (its name and function, declared below).
  */
 struct hstep;
 typedef bool hact_fn(struct hctx *c, const struct hstep *s);
