@@ -14,12 +14,7 @@
  * table below, and an action when none of these posts it.
  */
 #define BAD(n, fn, ...)                                                                            \
-	{                                                                                          \
-		.name = (n), .act = (fn), .q = Q_BLK, .kick = true, .expect = X_REFUSED,           \
-		.chain = {                                                                         \
-			__VA_ARGS__                                                                \
-		}                                                                                  \
-	}
+	STEP(n, fn, .q = Q_BLK, .kick = true, .expect = X_REFUSED, .chain = {__VA_ARGS__})
 
 /* A write of wbuf to scratch, or a read from it, with one bad data buffer. */
 static bool post_bad_data(struct hctx *c, const struct hstep *st)
@@ -148,7 +143,6 @@ enum tg_result hostile_chain_loop(char *msg, size_t len)
 	    BAD("device-writable descriptors in a loop", post_writable_loop),
 	    BAD("loop inside an indirect table", post_indirect_loop),
 	};
-
 	static const struct hscenario sc = {STEPS(steps), .end = END_NONE, .note = note_variants};
 
 	return hostile_run(msg, len, &sc);
@@ -455,7 +449,6 @@ enum tg_result hostile_bad_buffers(char *msg, size_t len)
 	    BAD("readable after writable in an indirect table", post_read_after_write,
 		.read = true),
 	};
-
 	static const struct hscenario sc = {STEPS(steps), .end = END_NONE, .note = note_variants};
 
 	return hostile_run(msg, len, &sc);
