@@ -361,6 +361,17 @@ enum tg_result hostile_queue_bad_rings(char *msg, size_t len)
 	    RING("used ring on the IO-APIC", PART_USED, .addr = IOAPIC_ADDRESS),
 	    RING("used ring 2-byte aligned", PART_USED, .offset = 2),
 	    RING("used ring wrapping past 2^64", PART_USED, .addr = WRAPPING_ADDRESS),
+	    /*
+	     * Rings over each other: the device's own writes to the used ring
+	     * would read back as new chains (a worker looking again for work
+	     * after each write looped for ever). Aligned, in RAM, refused only
+	     * for overlapping.
+	     */
+	    RING("used ring on the available ring", PART_USED, .from = PART_AVAIL),
+	    RING("used ring over the available ring's used_event", PART_USED, .from = PART_AVAIL,
+		 .offset = 4 + 2 * SMALL_QUEUE),
+	    RING("available ring in the descriptor table's last entry", PART_AVAIL,
+		 .from = PART_DESC, .offset = 16 * SMALL_QUEUE - 2),
 	    RING("QueueNum 3", PART_NONE, .set_num = true, .num = 3, .num_read = 3),
 	    RING("QueueNum 0", PART_NONE, .set_num = true, .num = 0, .num_read = 0),
 	    RING("QueueNum 512 (above QueueNumMax)", PART_NONE, .set_num = true, .num = 512,
