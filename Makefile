@@ -3,18 +3,19 @@
 CC       ?= gcc
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -MMD -MP
-LDLIBS   += -lfdt -luring -lslirp -lpthread
+LDLIBS   += -lfdt -luring -lslirp -lseccomp -lpthread
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # Debian packages for building, testing and the guest (installed by `make deps`).
 DEBIAN_PACKAGES := make gcc libc6-dev pkg-config libfdt-dev device-tree-compiler check \
 	musl-tools busybox-static cpio linux-source-6.1 xz-utils flex bison bc libelf-dev \
 	libssl-dev util-linux liburing-dev e2fsprogs patch \
-	libslirp-dev iproute2
+	libslirp-dev libseccomp-dev iproute2
 
 # Everything but the composition root (machine/main.c), which only ./vmm links.
 VMM_SRCS := core/cli.c core/options.c core/error.c core/log.c core/files.c core/memory.c \
 	core/loader.c core/boot.c core/fdt.c core/mptable.c core/vm.c core/vcpu.c core/console.c \
+	core/sandbox.c \
 	devices/mmio/bus.c devices/mmio/virtio_mmio.c devices/legacy/uart.c \
 	devices/legacy/platform.c devices/virtio/virtqueue.c devices/virtio/virtio.c \
 	devices/virtio/blk.c devices/virtio/disk.c devices/virtio/disk_sync.c \

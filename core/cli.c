@@ -59,6 +59,7 @@ enum opt_id {
 	OPT_CMDLINE,
 	OPT_MEM,
 	OPT_MEM_OVERCOMMIT,
+	OPT_NO_SECCOMP,
 	OPT_CPUS,
 	OPT_DISK,
 	OPT_NET,
@@ -85,6 +86,7 @@ static const struct {
     {"mptable", OPT_MPTABLE, false},
     {"no-eventfd", OPT_NO_EVENTFD, false},
     {"mem-overcommit", OPT_MEM_OVERCOMMIT, false},
+    {"no-seccomp", OPT_NO_SECCOMP, false},
     {"help", OPT_HELP, false},
     {"version", OPT_VERSION, false},
 };
@@ -98,6 +100,7 @@ static int apply_option(struct vmm_config *cfg, enum opt_id id, const char *val)
 	case OPT_DUMP_DTB: cfg->dump_dtb = val; return 0;
 	case OPT_MPTABLE: cfg->mptable = true; return 0;
 	case OPT_MEM_OVERCOMMIT: cfg->mem_overcommit = true; return 0;
+	case OPT_NO_SECCOMP: cfg->no_seccomp = true; return 0;
 	case OPT_NO_EVENTFD: cfg->no_eventfd = true; return 0;
 	case OPT_HELP: cfg->help = true; return 0;
 	case OPT_VERSION: cfg->version = true; return 0;
@@ -191,6 +194,7 @@ void cli_usage(const char *prog)
 	       "  --dump-dtb FILE     write the device tree blob to FILE and exit\n"
 	       "  --no-eventfd        serve virtio notifies and interrupts through VM exits,\n"
 	       "                      without KVM ioeventfd/irqfd (for testing)\n"
+	       "  --no-seccomp        run without the per-thread seccomp filters\n"
 	       "  --help, --version\n\n"
 	       "Console: COM1 on stdin/stdout; Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.\n",
 	       prog, VMM_MAX_CPUS, VMM_MAX_DISKS, BLK_POLL_US_DEFAULT, BLK_POLL_US_MAX,

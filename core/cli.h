@@ -36,6 +36,7 @@ struct vmm_config {
 	unsigned int cpus;
 	bool mptable;
 	bool no_eventfd; /* virtio notifies and interrupts through VM exits */
+	bool no_seccomp; /* no seccomp filters (no new privileges and no core dumps still) */
 	bool help;
 	bool version;
 	struct blk_opt disks[VMM_MAX_DISKS];

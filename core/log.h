@@ -34,9 +34,36 @@ void vmm_log_limited(struct log_limit *limit, const char *fmt, ...)
 void log_limit_report(struct log_limit *limit);
 
 /*
- * Start a device worker thread with every signal blocked: signals are the
- * main thread's (and SIGUSR1 the vCPUs'). -1 with set_error() naming @what.
+ * What a thread of the VMM does: each kind gets a seccomp filter of its own
+ * (core/sandbox.c) allowing only the system calls it needs.
  */
-int vmm_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg, const char *what);
+enum thread_kind {
+	THREAD_MAIN,	  /* the console and signal loop */
+	THREAD_VCPU,	  /* KVM_RUN and the exits it returns */
+	THREAD_BLK_SYNC,  /* a virtio-blk queue on preadv/pwritev */
+	THREAD_BLK_URING, /* a virtio-blk queue on io_uring */
+	THREAD_NET_TAP,	  /* a virtio-net card on a tap */
+	THREAD_NET_USER,  /* a virtio-net card on libslirp */
+	THREAD_KINDS
+};
+
+/* "vcpu", "blk-uring", ...: for messages. */
+const char *thread_kind_name(enum thread_kind kind);
+
+/*
+ * What every thread runs first, before its work: set by the composition
+ * root (the sandbox), none by default (unit tests). It does not return if
+ * it fails: a thread that cannot be confined must not run.
+ */
+void vmm_thread_set_enter_hook(void (*hook)(enum thread_kind kind));
+void vmm_thread_enter(enum thread_kind kind);
+
+/*
+ * Start a device worker thread of @kind with every signal blocked but
+ * SIGSYS (signals are the main thread's, SIGUSR1 the vCPUs', and a
+ * seccomp trap must reach its handler). -1 with set_error() naming @what.
+ */
+int vmm_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg, const char *what,
+		     enum thread_kind kind);
 
 #endif

@@ -16,6 +16,7 @@
 #include "core/boot.h"
 #include "core/error.h"
 #include "core/layout.h"
+#include "core/log.h"
 #include "core/util.h"
 #include "core/vm.h"
 
@@ -358,6 +359,7 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&kick);
 	sigaddset(&kick, KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+	vmm_thread_enter(THREAD_VCPU); /* confined before the first KVM_RUN */
 	while (!atomic_load(&v->vm->stopping)) {
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			/* EINTR: kicked; EAGAIN: an AP not yet started by SIPI on some hosts. */

@@ -30,6 +30,7 @@
 #include "core/layout.h"
 #include "core/loader.h"
 #include "core/mptable.h"
+#include "core/sandbox.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "core/vcpu.h"
@@ -399,12 +400,14 @@ static int run_vm(struct machine *m)
 	    create_devices(m) < 0 || create_virtio_devices(m) < 0 || write_boot_info(m) < 0)
 		return -1;
 	block_signals();
-	if (vcpus_create(&m->vm, m->image.entry) < 0)
+	if (vcpus_create(&m->vm, m->image.entry) < 0 || sandbox_init(!cfg->no_seccomp) < 0)
 		return -1;
 	console_raw_enter(STDIN_FILENO);
 	if (vcpus_start(&m->vm) < 0) {
 		vm_request_stop(&m->vm, VMM_EXIT_ERROR, last_error());
 	}
+	/* After the vCPUs start: they would inherit the main thread's filter. */
+	sandbox_enter(THREAD_MAIN);
 	run_console(m);
 	vcpus_stop(&m->vm);
 	console_raw_leave();

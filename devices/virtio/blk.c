@@ -420,7 +420,9 @@ static int worker_start(struct virtio_blk *blk, unsigned int q)
 		free(w->reqs);
 		return -1;
 	}
-	if (vmm_thread_start(&w->thread, worker_main, w, "virtio-blk worker") < 0) {
+	if (vmm_thread_start(&w->thread, worker_main, w, "virtio-blk worker",
+			     w->dq.backend == &disk_uring_backend ? THREAD_BLK_URING
+								  : THREAD_BLK_SYNC) < 0) {
 		worker_free(w);
 		return -1;
 	}

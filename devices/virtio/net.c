@@ -501,7 +501,8 @@ static int net_activate(struct virtio_dev *vdev)
 		vmm_log_limited(&vdev->log, "%s: %s", vdev->name, last_error());
 		return -1;
 	}
-	if (vmm_thread_start(&net->thread, net_worker, net, "virtio-net worker") < 0) {
+	if (vmm_thread_start(&net->thread, net_worker, net, "virtio-net worker", be->thread_kind) <
+	    0) {
 		vmm_log_limited(&vdev->log, "%s: %s", vdev->name, last_error());
 		return -1;
 	}

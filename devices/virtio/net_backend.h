@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "core/log.h"
 #include "core/util.h"
 
 /* struct virtio_net_hdr_v1: the header of VIRTIO 1.x, num_buffers included. */
@@ -107,10 +108,11 @@ struct net_backend_ops {
 
 struct net_backend {
 	const struct net_backend_ops *ops;
-	const char *name;	  /* for the VMM's log: "tap0", "user" */
-	bool vnet_hdr;		  /* frames carry a virtio_net_hdr_v1 both ways */
-	unsigned int offloads;	  /* NET_OFFLOAD_* set_offloads() can turn on */
-	unsigned int max_pollfds; /* the most poll_fill() ever returns */
+	const char *name;	      /* for the VMM's log: "tap0", "user" */
+	bool vnet_hdr;		      /* frames carry a virtio_net_hdr_v1 both ways */
+	unsigned int offloads;	      /* NET_OFFLOAD_* set_offloads() can turn on */
+	unsigned int max_pollfds;     /* the most poll_fill() ever returns */
+	enum thread_kind thread_kind; /* what the card's worker is, for its seccomp filter */
 };
 
 /*

@@ -216,6 +216,7 @@ struct net_backend *net_tap_open(const struct net_backend_opt *opt)
 	    .vnet_hdr = true,
 	    .offloads = NET_OFFLOAD_CSUM | NET_OFFLOAD_TSO4 | NET_OFFLOAD_TSO6,
 	    .max_pollfds = 1,
+	    .thread_kind = THREAD_NET_TAP,
 	};
 	return &t->be;
 }

@@ -644,6 +644,7 @@ struct net_backend *net_user_open(const struct net_backend_opt *opt, const uint8
 	    .vnet_hdr = false,
 	    .offloads = 0,
 	    .max_pollfds = USER_MAX_POLLFDS,
+	    .thread_kind = THREAD_NET_USER,
 	};
 	u->slirp = user_slirp_new(u, opt);
 	if (!u->slirp) {

@@ -57,12 +57,18 @@ guest-net-test: vmm $(TG_ELF)
 
 # The same scenarios, block, hostile and net, under the VMM built with ASan
 # and UBSan: a guest-triggered bug that the normal build survives fails here.
+# Without seccomp: LeakSanitizer stops the threads at exit with clone and
+# ptrace, which no filter allows (the normal build's runs have the filters).
+build/vmm-asan-run: $(VMM_ASAN)
+	printf '#!/bin/sh\nexec %s --no-seccomp "$$@"\n' "$(abspath $(VMM_ASAN))" >$@
+	chmod +x $@
+
 .PHONY: guest-asan-test
-guest-asan-test: $(VMM_ASAN) $(TG_ELF)
+guest-asan-test: build/vmm-asan-run $(TG_ELF)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-		VMM=$(VMM_ASAN) tests/guest/guest-test.sh
+		VMM=build/vmm-asan-run tests/guest/guest-test.sh
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-		VMM=$(VMM_ASAN) tests/guest/guest-net-test.sh
+		VMM=build/vmm-asan-run tests/guest/guest-net-test.sh
 
 guest-qemu-test: $(TG_ELF)
 	tests/guest/qemu-test.sh

@@ -122,6 +122,34 @@ boot_typing() {
 	jobs_to_wait+=($!)
 }
 
+# seccomp_watch NAME: once boot NAME's guest reports its first check (its
+# devices are probed and running), the Seccomp line of every thread of its
+# VMM, "THREAD-NAME MODE" each, into $logs/NAME.seccomp.
+seccomp_watch() {
+	local name=$1 job=${running[-1]}
+	(
+		tail -n +1 -f --pid="$job" "$logs/$name.log" | grep -q -m1 'vmmtest: PASS'
+		pid=$(pgrep -f "^[^ ]*vmm .*$tmp/$name/root.img" | head -n 1)
+		for task in /proc/$pid/task/*; do
+			echo "$(cat "$task/comm") $(awk '/^Seccomp:/ { print $2 }' "$task/status")"
+		done
+	) >"$logs/$name.seccomp" 2>&1 &
+	jobs_to_wait+=($!)
+}
+
+# check_seccomp NAME MIN: at least MIN threads were seen, every one in mode 2 (filter).
+check_seccomp() {
+	local name=$1 min=$2 n bad
+	n=$(wc -l <"$logs/$name.seccomp")
+	bad=$(awk '$NF != 2' "$logs/$name.seccomp" | tr '\n' ' ')
+	if [ "$n" -ge "$min" ] && [ -z "$bad" ]; then
+		ok "$name: all $n threads under seccomp ($(awk '{ print $1 }' "$logs/$name.seccomp" |
+			sort | uniq -c | awk '{ printf "%s%s x%s", s, $2, $1; s = ", " }'))"
+	else
+		not_ok "$name: $n threads (at least $min expected), not filtered: ${bad:-none}"
+	fi
+}
+
 # new_netns NAME: a network namespace with its loopback up, removed on exit.
 new_netns() {
 	ip netns add "$1" || die "cannot create network namespace $1 (the net boots need root)"
@@ -352,6 +380,7 @@ boot_in "$ns_tap" disk-dt --kernel $K/vmlinux --mem 128M \
 	$(disk_cmdline vmm-root-dt) ip=192.0.2.2::192.0.2.1:255.255.255.0::eth0:off \
 	vmmtest.ip=eth0:192.0.2.2/24 vmmtest.mac=eth0:$TAP_MAC vmmtest.mtu=eth0:1400 \
 	vmmtest.ping=192.0.2.1 vmmtest.tcp=192.0.2.1:5001:$NET_BYTES"
+seccomp_watch disk-dt
 # The same with the MP table (the devices come as virtio_mmio.device= on the
 # command line), notifies and interrupts through plain exits instead of
 # ioeventfd/irqfd, and the data disk served by plain preadv/pwritev. The
@@ -370,6 +399,7 @@ boot_in "$ns_user" disk-mptable --kernel $K/vmlinux --mem 128M --mptable --no-ev
 	$(disk_cmdline vmm-root-mp) ip=dhcp vmmtest.ip=eth0:10.0.2.15/24 \
 	vmmtest.mac=eth0:02:76:6d:00:00:00 vmmtest.mtu=eth0:1500 \
 	vmmtest.unreachable=10.0.2.2:5002 vmmtest.serve=7001:$NET_BYTES"
+seccomp_watch disk-mptable
 client_when_listening disk-mptable "$ns_user" 7001 127.0.0.1 6001
 # Two vCPUs from the device tree; the guest powers off (syscon-poweroff).
 boot smp2-poweroff --kernel $K/vmlinux $common --cpus 2 \
@@ -392,11 +422,15 @@ disk_checks="setup cmdline devicetree cpus root serial disk-size write-cache pat
 disk_checks="$disk_checks write-zeroes ro"
 expect disk-dt 0 $disk_checks mem queues ip mac mtu ping tcp
 check_disks disk-dt
+# main, vcpu0, a blk-uring worker per disk, the net-tap worker.
+check_seccomp disk-dt 6
 check_exchange disk-dt tcp disk-dt-server
 host_check disk-dt "the host's server talked to the guest's address" \
 	tool_said disk-dt-server '^netpattern: client 192\.0\.2\.2:'
 expect disk-mptable 3 $disk_checks queues ip mac mtu unreachable serve
 check_disks disk-mptable
+# main, two vCPUs, two workers per disk (blk-uring, and blk-sync for the data disk), net-user.
+check_seccomp disk-mptable 10
 check_exchange disk-mptable serve disk-mptable-client
 host_check disk-mptable "no connection reached the host's 127.0.0.1:5002 (restrict=on)" \
 	tool_said disk-mptable-listener '^netpattern: stopped, no client$'

@@ -216,6 +216,47 @@ else
 	ok "boot marker flood: $markers lines, then $(tail -n 1 "$work/err")"
 fi
 
+# Each kind of thread runs under a seccomp filter of its own: made to call
+# getppid (in no list) once confined (VMM_SECCOMP_TEST=KIND), it ends the VMM
+# with status 1 and one line naming the call and the kind.
+tg=build/guest/testguest.elf
+truncate -s 8M "$work/tg.img"
+expect_denied() {
+	local kind=$1
+	shift
+	VMM_SECCOMP_TEST=$kind timeout 60 "$@" >"$work/out" 2>"$work/err" </dev/null
+	local rc=$?
+	local want="^vmm: seccomp: a $kind thread made a system call it may not make: getppid ([0-9]*)$"
+	if [ "$rc" -eq 1 ] && grep -q "$want" "$work/err"; then
+		ok "seccomp stops a $kind thread ($(grep 'seccomp' "$work/err"))"
+	else
+		bad "seccomp $kind" "exit status $rc, stderr: $(head -c 400 "$work/err")"
+	fi
+}
+blk_probe="tg.run=blk.probe tg.blk.serial=tg-scratch"
+expect_denied main $VMM --kernel "$work/tiny.elf" --mem 32M
+expect_denied vcpu $VMM --kernel "$work/tiny.elf" --mem 32M
+expect_denied blk-uring $VMM --kernel "$tg" --mem 64M --disk "$work/tg.img,serial=tg-scratch" \
+	--cmdline "$blk_probe"
+expect_denied blk-sync $VMM --kernel "$tg" --mem 64M --disk "$work/tg.img,serial=tg-scratch,io=sync" \
+	--cmdline "$blk_probe"
+expect_denied net-user $VMM --kernel "$tg" --mem 64M --net user --cmdline "tg.run=net.arp"
+if [ "$(id -u)" = 0 ]; then
+	expect_denied net-tap unshare -n $VMM --kernel "$tg" --mem 64M --net tap \
+		--cmdline "tg.run=net.arp tg.net=tap:192.0.2.2:192.0.2.1"
+else
+	echo "SKIP: seccomp net-tap (needs root for a tap)"
+fi
+# --no-seccomp: the same call is allowed, the guest ends as it chooses.
+VMM_SECCOMP_TEST=vcpu timeout 60 $VMM --no-seccomp --kernel "$work/tiny.elf" --mem 32M \
+	>"$work/out" 2>"$work/err" </dev/null
+rc=$?
+if [ "$rc" -eq 7 ] && ! grep -q seccomp "$work/err"; then
+	ok "--no-seccomp: no filter"
+else
+	bad "--no-seccomp" "exit status $rc, stderr: $(head -c 400 "$work/err")"
+fi
+
 # expect_end NAME STATUS STDERR-PATTERN ELF: how a guest's end reaches the host.
 expect_end() {
 	local name=$1 status=$2 want=$3
