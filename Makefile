@@ -110,6 +110,7 @@ check: deps-check
 	$(MAKE) guest-test
 	$(MAKE) guest-net-test
 	$(MAKE) guest-asan-test
+	$(MAKE) fault-test
 	$(MAKE) guest-qemu-test
 	$(MAKE) boot-test
 

@@ -1173,6 +1173,58 @@ static const struct tg_scenario blk_scenarios[] = {
     {"wrap", sc_wrap},
 };
 
+/*
+ * The fault group, for a host that makes the scratch disk fail under the
+ * guest (tests/guest/fault-test.sh): 1 MiB writes over the whole disk, each
+ * answered OK or IOERR and never anything else, then the device still
+ * healthy and serving: a write and read back of sector 0... that may fail
+ * too on a full disk, so a read of sector 0 and a flush, answered. The note
+ * gives the counts, which the host checks against the fault it made.
+ */
+static enum tg_result sc_fault_writes(char *msg, size_t len)
+{
+	struct virtio_blk *blk = scratch();
+	unsigned int ok = 0, ioerr = 0;
+	uint8_t *buf;
+	int r;
+
+	report_to(msg, len);
+	if (!blk)
+		return TG_FAIL;
+	buf = tg_alloc(MAX_IO_SECTORS * SECTOR, TG_PAGE_SIZE);
+	for (uint64_t s = 0; s + MAX_IO_SECTORS <= blk->capacity; s += MAX_IO_SECTORS) {
+		fill(buf, MAX_IO_SECTORS, s, s + 1);
+		r = virtio_blk_write(blk, s, buf, MAX_IO_SECTORS * SECTOR);
+		if (r == VIRTIO_BLK_S_OK)
+			ok++;
+		else if (r == VIRTIO_BLK_S_IOERR)
+			ioerr++;
+		else
+			return say(TG_FAIL, "write at sector %llu: %s", (unsigned long long)s,
+				   status_name(r));
+	}
+	r = virtio_blk_read(blk, 0, buf, SECTOR);
+	if (r != VIRTIO_BLK_S_OK && r != VIRTIO_BLK_S_IOERR)
+		return say(TG_FAIL, "read after the writes: %s", status_name(r));
+	r = virtio_blk_flush(blk);
+	if (r != VIRTIO_BLK_S_OK && r != VIRTIO_BLK_S_IOERR)
+		return say(TG_FAIL, "flush after the writes: %s", status_name(r));
+	if (virtio_status(blk->vdev) & VIRTIO_STATUS_DEVICE_NEEDS_RESET)
+		return say(TG_FAIL, "the device needs a reset after host I/O errors");
+	return say(TG_PASS, "%u written, %u refused with IOERR, the device still serving", ok,
+		   ioerr);
+}
+
+static const struct tg_scenario fault_scenarios[] = {
+    {"writes", sc_fault_writes},
+};
+
+const struct tg_group tg_fault_group = {
+    .name = "fault",
+    .scenarios = fault_scenarios,
+    .count = TG_ARRAY_SIZE(fault_scenarios),
+};
+
 const struct tg_group tg_blk_group = {
     .name = "blk",
     .scenarios = blk_scenarios,

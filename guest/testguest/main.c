@@ -36,9 +36,13 @@ static const struct tg_group *const groups[] = {
     &tg_net_group,
     &tg_hostile_group,
     &tg_bench_group,
+    &tg_fault_group,
 };
 
-/* Without tg.run=: every group but bench, which takes long and proves nothing on its own. */
+/*
+ * Without tg.run=: every group but bench, which takes long and proves nothing
+ * on its own, and fault, which needs a host that makes the disk fail.
+ */
 static const char default_run[] = "blk,net,hostile";
 
 struct tally {

@@ -32,6 +32,7 @@ struct tg_group {
 };
 
 /* Defined by the scenario files, listed in main.c. */
-extern const struct tg_group tg_blk_group, tg_net_group, tg_hostile_group, tg_bench_group;
+extern const struct tg_group tg_blk_group, tg_net_group, tg_hostile_group, tg_bench_group,
+    tg_fault_group;
 
 #endif

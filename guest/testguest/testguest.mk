@@ -70,5 +70,11 @@ guest-asan-test: build/vmm-asan-run $(TG_ELF)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 		VMM=build/vmm-asan-run tests/guest/guest-net-test.sh
 
+# Host faults under a running test guest: a full file system, closed stdin
+# and stdout, SIGTERM during writes (needs root, as CI has).
+.PHONY: fault-test
+fault-test: vmm $(TG_ELF)
+	tests/guest/fault-test.sh
+
 guest-qemu-test: $(TG_ELF)
 	tests/guest/qemu-test.sh

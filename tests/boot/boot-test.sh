@@ -126,7 +126,8 @@ boot_typing() {
 # devices are probed and running), the Seccomp line of every thread of its
 # VMM, "THREAD-NAME MODE" each, into $logs/NAME.seccomp.
 seccomp_watch() {
-	local name=$1 job=${running[-1]}
+	local name=$1 job=${running[-1]} # the boot, whatever ran since
+
 	(
 		tail -n +1 -f --pid="$job" "$logs/$name.log" | grep -q -m1 'vmmtest: PASS'
 		pid=$(pgrep -f "^[^ ]*vmm .*$tmp/$name/root.img" | head -n 1)
@@ -399,8 +400,8 @@ boot_in "$ns_user" disk-mptable --kernel $K/vmlinux --mem 128M --mptable --no-ev
 	$(disk_cmdline vmm-root-mp) ip=dhcp vmmtest.ip=eth0:10.0.2.15/24 \
 	vmmtest.mac=eth0:02:76:6d:00:00:00 vmmtest.mtu=eth0:1500 \
 	vmmtest.unreachable=10.0.2.2:5002 vmmtest.serve=7001:$NET_BYTES"
+client_when_listening disk-mptable "$ns_user" 7001 127.0.0.1 6001 # takes $!: first
 seccomp_watch disk-mptable
-client_when_listening disk-mptable "$ns_user" 7001 127.0.0.1 6001
 # Two vCPUs from the device tree; the guest powers off (syscon-poweroff).
 boot smp2-poweroff --kernel $K/vmlinux $common --cpus 2 \
 	--cmdline "$quiet vmmtest.dt=1 vmmtest.cpus=2 vmmtest.poweroff=1"
