@@ -128,12 +128,14 @@ bool same_words(const void *a, const void *b, size_t len)
 	return true;
 }
 
-static bool blk_up(struct hctx *c)
+/* Probe the device again (it was reset): its driver's state, and the device live. */
+bool device_up(struct hctx *c)
 {
 	int err = virtio_reprobe(c->vdev, &c->opts);
 
 	c->blk = virtio_blk_of(c->vdev);
-	if (err || !c->blk)
+	c->net = virtio_net_of(c->vdev);
+	if (err || (!c->blk && !c->net))
 		return fail(c, "probe: %s (%s)", virtio_strerror(err), c->vdev->probe_error);
 	return expect_status(c, STATUS_LIVE, "the probe");
 }
@@ -181,7 +183,7 @@ static bool blk_recover(struct hctx *c)
 	isr = reg(c, VIRTIO_MMIO_INTERRUPT_STATUS);
 	if (isr)
 		return fail(c, "interrupt status 0x%x after reset", isr);
-	return blk_up(c) && blk_round_trip(c);
+	return device_up(c) && blk_round_trip(c);
 }
 
 /* The probe log line, printed at discovery already: dozens of reprobes would only slow us. */
@@ -211,7 +213,7 @@ static bool blk_begin(struct hctx *c, char *msg, size_t len, const struct virtio
 	c->rbuf = tg_alloc(RT_BYTES, 512);
 	c->last = tg_alloc(RT_BYTES, 512);
 	fill_pattern(c->wbuf, RT_BYTES, 0xbad);
-	if (!blk_up(c))
+	if (!device_up(c))
 		return false;
 	c->capacity = c->blk->capacity;
 	if (c->blk->ro)

@@ -29,16 +29,6 @@ static bool net_peer(struct hctx *c)
 	return true;
 }
 
-static bool net_up(struct hctx *c)
-{
-	int err = virtio_reprobe(c->vdev, &c->opts);
-
-	c->net = virtio_net_of(c->vdev);
-	if (err || !c->net)
-		return fail(c, "probe: %s (%s)", virtio_strerror(err), c->vdev->probe_error);
-	return expect_status(c, STATUS_LIVE, "the probe");
-}
-
 /* who-has @tip tell @sip, from our MAC, broadcast. */
 static unsigned int arp_request(uint8_t *f, const uint8_t mac[ETH_ALEN], const uint8_t sip[4],
 				const uint8_t tip[4])
@@ -103,7 +93,7 @@ static bool net_recover(struct hctx *c)
 	isr = reg(c, VIRTIO_MMIO_INTERRUPT_STATUS);
 	if (isr)
 		return fail(c, "interrupt status 0x%x after reset", isr);
-	return net_up(c) && arp_round_trip(c, c->guest_ip);
+	return device_up(c) && arp_round_trip(c, c->guest_ip);
 }
 
 static bool net_round_trip(struct hctx *c)
@@ -129,7 +119,7 @@ static bool net_begin(struct hctx *c, char *msg, size_t len, const struct hscena
 	if (!net_peer(c))
 		return false;
 	virtio_net_params.rx_bufs = sc->rx_bufs;
-	up = net_up(c);
+	up = device_up(c);
 	virtio_net_params.rx_bufs = 0;
 	return up;
 }
