@@ -7,7 +7,7 @@ LDLIBS   += -lfdt -luring -lslirp -lseccomp -lpthread
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # Debian packages for building, testing and the guest (installed by `make deps`).
-DEBIAN_PACKAGES := make gcc libc6-dev pkg-config libfdt-dev device-tree-compiler check \
+DEBIAN_PACKAGES := make gcc clang libclang-rt-14-dev libc6-dev pkg-config libfdt-dev device-tree-compiler check \
 	musl-tools busybox-static cpio linux-source-6.1 xz-utils flex bison bc libelf-dev \
 	libssl-dev util-linux liburing-dev e2fsprogs patch \
 	libslirp-dev libseccomp-dev iproute2
@@ -57,6 +57,7 @@ $(UNIT_BIN): $(ASAN_OBJS)
 include guest/guest.mk
 include guest/testguest/testguest.mk
 include bench/bench.mk
+include tests/fuzz/fuzz.mk
 
 # The guest kernel: rebuilt only when kernel-config/ changes (the script caches).
 guest-kernel:

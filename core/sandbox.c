@@ -136,7 +136,7 @@ static int allow_ioctls(scmp_filter_ctx ctx, const unsigned long *reqs, unsigned
 {
 	for (unsigned int i = 0; i < n; i++) {
 		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-				     SCMP_A1(SCMP_CMP_EQ, reqs[i])) < 0)
+				     SCMP_A1(SCMP_CMP_EQ, reqs[i], 0)) < 0)
 			return set_error("seccomp: cannot allow ioctl 0x%lx", reqs[i]);
 	}
 	return 0;
@@ -152,7 +152,7 @@ static int allow_kind(scmp_filter_ctx ctx, enum thread_kind kind)
 	/* A thread names itself (pthread_setname_np) under its creator's filter. */
 	err = err
 		  ?: seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
-				      SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME));
+				      SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME, 0));
 	/*
 	 * Opening files fails instead of trapping: glibc's malloc reads
 	 * /proc/sys/vm/overcommit_memory when it gives a thread's arena back,
