@@ -173,8 +173,8 @@ bool blk_round_trip(struct hctx *c)
 	return true;
 }
 
-/* Reset (which must clear NEEDS_RESET and the interrupt status), probe, round trip. */
-static bool blk_recover(struct hctx *c)
+/* Reset (which must clear NEEDS_RESET and the interrupt status), then probe again. */
+bool reset_and_reprobe(struct hctx *c)
 {
 	uint32_t isr;
 
@@ -183,7 +183,13 @@ static bool blk_recover(struct hctx *c)
 	isr = reg(c, VIRTIO_MMIO_INTERRUPT_STATUS);
 	if (isr)
 		return fail(c, "interrupt status 0x%x after reset", isr);
-	return device_up(c) && blk_round_trip(c);
+	return device_up(c);
+}
+
+/* Reset, probe, round trip. */
+static bool blk_recover(struct hctx *c)
+{
+	return reset_and_reprobe(c) && blk_round_trip(c);
 }
 
 /* The probe log line, printed at discovery already: dozens of reprobes would only slow us. */

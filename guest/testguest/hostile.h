@@ -117,6 +117,7 @@ bool expect_status(struct hctx *c, uint32_t want, const char *after);
 /* Setting up and recovering. */
 
 bool device_up(struct hctx *c);
+bool reset_and_reprobe(struct hctx *c);
 bool same_words(const void *a, const void *b, size_t len);
 bool blk_round_trip(struct hctx *c);
 void hostile_quiet(void);

@@ -86,14 +86,7 @@ static bool arp_round_trip(struct hctx *c, const uint8_t sip[4])
 
 static bool net_recover(struct hctx *c)
 {
-	uint32_t isr;
-
-	if (!dev_reset(c))
-		return false;
-	isr = reg(c, VIRTIO_MMIO_INTERRUPT_STATUS);
-	if (isr)
-		return fail(c, "interrupt status 0x%x after reset", isr);
-	return device_up(c) && arp_round_trip(c, c->guest_ip);
+	return reset_and_reprobe(c) && arp_round_trip(c, c->guest_ip);
 }
 
 static bool net_round_trip(struct hctx *c)
