@@ -24,8 +24,6 @@ static int open_error(const char *path, bool ro)
 {
 	int err = errno;
 
-	if (err == EISDIR)
-		return set_error("disk '%s' is a directory", path);
 	if (!ro && (err == EACCES || err == EROFS || err == EPERM))
 		return set_error("disk '%s': %s (add ,ro to use it read-only)", path,
 				 strerror(err));
@@ -56,18 +54,12 @@ static uint32_t sane_block_size(uint64_t v)
 	return (uint32_t)v;
 }
 
-static int check_image(struct disk *disk, const char *path)
+/* @st: what open_file_checked() found, a regular file or a block device. */
+static int check_image(struct disk *disk, const char *path, const struct stat *st)
 {
-	struct stat st;
 	off_t size;
 	int bsz;
 
-	if (fstat(disk->fd, &st) < 0)
-		return set_error("disk '%s': %s", path, strerror(errno));
-	if (S_ISDIR(st.st_mode))
-		return set_error("disk '%s' is a directory", path);
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
-		return set_error("disk '%s' is not a regular file or a block device", path);
 	size = lseek(disk->fd, 0, SEEK_END);
 	if (size < 0)
 		return set_error("disk '%s': %s", path, strerror(errno));
@@ -78,8 +70,8 @@ static int check_image(struct disk *disk, const char *path)
 				 DISK_SECTOR_SIZE);
 	disk->sectors = (uint64_t)size >> DISK_SECTOR_SHIFT;
 	disk->block_size = DISK_SECTOR_SIZE;
-	disk->fs_block_size = sane_block_size((uint64_t)st.st_blksize);
-	if (S_ISBLK(st.st_mode) && ioctl(disk->fd, BLKSSZGET, &bsz) == 0) {
+	disk->fs_block_size = sane_block_size((uint64_t)st->st_blksize);
+	if (S_ISBLK(st->st_mode) && ioctl(disk->fd, BLKSSZGET, &bsz) == 0) {
 		disk->block_size = sane_block_size((uint64_t)bsz);
 		disk->fs_block_size = disk->block_size;
 	}
@@ -103,7 +95,7 @@ int disk_open(struct disk *disk, const char *path, bool ro, const char *name)
 				     : "disk '%s' is not a regular file or a block device",
 				 path);
 	}
-	if (check_image(disk, path) < 0 || lock_image(disk->fd, path, ro) < 0) {
+	if (check_image(disk, path, &st) < 0 || lock_image(disk->fd, path, ro) < 0) {
 		disk_close(disk);
 		return -1;
 	}
