@@ -1,73 +1,97 @@
 // SPDX-License-Identifier: MIT
 /*
- * The 16550 UART and the legacy PC ports (i8042, CMOS, the debug ports, the
- * syscon power register) through their bus operations, as a guest's port
- * and MMIO accesses reach them: any offset, width and value. Invariant:
- * the interrupt line only ever goes 0 or 1, reads fill exactly the bytes
- * asked for (ASan: never more).
+ * The 16550 UART and the legacy PC devices through the port and MMIO
+ * buses, as a guest reaches them: any port or address, any access size
+ * (1..8, odd ones too), any value, and host-side receives between them.
+ *
+ * Invariants: a read fills no byte beyond those asked for; the UART's
+ * receive count stays within its buffer and agrees with uart_rx_space();
+ * its interrupt line is a level, 0 or 1.
  */
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "core/layout.h"
 #include "devices/legacy/platform.h"
 #include "devices/legacy/uart.h"
-#include "tests/fuzz/fuzz.h"
+#include "tests/fuzz/fuzz_util.h"
 
-static void set_level(void *opaque, uint32_t gsi, int level)
-{
-	(void)opaque, (void)gsi;
-	FUZZ_CHECK(level == 0 || level == 1);
-}
+static struct io_bus pio = {.name = "pio"}, mmio = {.name = "mmio"};
+static struct uart uart;
+static struct cmos cmos;
 
-static void event(void *opaque)
+static void ev_nop(void *opaque)
 {
 	(void)opaque;
 }
 
-static void test_exit(void *opaque, uint8_t status)
+static void ev_exit(void *opaque, uint8_t status)
 {
 	(void)opaque, (void)status;
 }
 
-/* The buses a guest reaches them by, built once: the devices keep their state across inputs. */
-static struct io_bus pio = {.name = "port I/O"}, mmio = {.name = "MMIO"};
-static struct uart uart;
-static struct cmos cmos;
+static const struct vm_events events = {NULL, ev_nop, ev_nop, ev_exit, ev_nop};
 
-static void build_buses(void)
+static void set_level(void *opaque, uint32_t gsi, int level)
 {
-	static const struct vm_events ev = {NULL, event, event, test_exit, event};
-	static const struct irq_line irq = {set_level, NULL, 4};
-	int null_fd = open("/dev/null", O_WRONLY);
+	(void)opaque, (void)gsi;
+	FZ_CHECK(level == 0 || level == 1);
+}
 
-	uart_init(&uart, &irq, null_fd, -1);
-	if (io_bus_register(&pio, UART_COM1_BASE, UART_NR_REGS, &uart_ops, &uart) < 0 ||
-	    platform_devices_register(&pio, &mmio, &ev, &cmos) < 0)
+static const struct irq_line line = {set_level, NULL, UART_COM1_IRQ};
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	int out = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+	(void)argc, (void)argv;
+	if (out < 0 || platform_devices_register(&pio, &mmio, &events, &cmos) < 0 ||
+	    io_bus_register(&pio, UART_COM1_BASE, UART_NR_REGS, &uart_ops, &uart) < 0)
 		abort();
+	uart_init(&uart, &line, out, -1);
+	return 0;
+}
+
+/* One access: ports 0..0x3ff, or MMIO round the power-off block. */
+static void bus_access(struct fz *f, uint8_t op)
+{
+	uint8_t data[16];
+	bool mm = op & 0x10;
+	uint64_t addr = mm ? 0xfe000000ULL + (fz_u16(f) & 0x1fff) - 0x1000 : fz_u16(f) % 0x400;
+	uint32_t len = 1 + fz_u8(f) % 8;
+
+	memset(data, 0xcc, sizeof(data));
+	if (op & 1) {
+		fz_bytes(f, data, len);
+		io_bus_access(mm ? &mmio : &pio, addr, data, len, true);
+		return;
+	}
+	io_bus_access(mm ? &mmio : &pio, addr, data, len, false);
+	for (uint32_t i = len; i < sizeof(data); i++)
+		FZ_CHECK(data[i] == 0xcc);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct fuzz_in in = {data, size};
+	struct fz f = {data, size};
+	uint8_t buf[64];
 
-	if (!pio.nr)
-		build_buses();
-	for (unsigned int op = 0; op < 256 && in.left; op++) {
-		uint8_t c = fuzz_u8(&in), buf[8] = {0};
-		uint32_t len = 1u << ((c >> 1) & 3);
-		bool is_mmio = c & 0x10;
-		/* Ports anywhere below 0x600 (all of ours); MMIO around the power register. */
-		uint64_t addr = is_mmio ? POWER_MMIO_ADDR - 8 + (fuzz_u16(&in) & 0x101f)
-					: fuzz_u16(&in) % 0x600;
+	/* Every input starts from the state after boot. */
+	memset(&cmos, 0, sizeof(cmos));
+	uart_init(&uart, &line, uart.out_fd, -1);
+	while (f.left) {
+		uint8_t op = fz_u8(&f);
 
-		if (c & 1) {
-			uint32_t v = fuzz_u32(&in);
+		if ((op & 0xe0) == 0xe0) {
+			size_t n = fz_bytes(&f, buf, 1 + fz_u8(&f) % sizeof(buf));
 
-			memcpy(buf, &v, sizeof(v));
+			FZ_CHECK(uart_receive(&uart, buf, n) <= n);
+		} else {
+			bus_access(&f, op);
 		}
-		io_bus_access(is_mmio ? &mmio : &pio, addr, buf, len, c & 1);
+		FZ_CHECK(uart.rx_count <= UART_RX_SIZE && uart.rx_head < UART_RX_SIZE);
+		FZ_CHECK(uart_rx_space(&uart) == UART_RX_SIZE - uart.rx_count);
 	}
 	return 0;
 }

@@ -1,88 +1,255 @@
 // SPDX-License-Identifier: MIT
 /*
- * The split virtqueue on fuzzer-made rings: the first bytes choose the size,
- * features and ring places; the rest is guest RAM (descriptors, indirect
- * tables, indices) and a script of device operations. Invariants: every
- * buffer of a popped chain lies in guest RAM, the chain fits the queue,
- * readable before writable with lengths that add up; a broken queue stays
- * broken; the used index moves by exactly what the device published.
+ * The split virtqueue on fuzz RAM. The input picks the size, where the rings
+ * lie, EVENT_IDX and INDIRECT_DESC, then a program: raw writes to RAM,
+ * chains posted (direct, indirect, with any flags), and the device's calls.
+ *
+ * Invariants: every popped buffer lies in RAM, readable ones first, and the
+ * chain's lengths add up; a queue's calls write only its used ring (and the
+ * harness, playing the device, only the writable buffers it was given); a
+ * push lands where the driver reads it; after has_avail() or set_notify()
+ * said yes, the next pop is not 0; a broken queue stays broken.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "devices/virtio/virtqueue.h"
-#include "tests/fuzz/fuzz.h"
+#include "tests/fuzz/fuzz_util.h"
 
-static struct vq_chain chain;
+#define RAM_SIZE 0x10000
 
-static void check_chain(const struct guest_mem *mem, const struct vq_chain *c, uint16_t size)
+static uint8_t ram[RAM_SIZE], before[RAM_SIZE], allow[RAM_SIZE];
+static struct guest_mem mem;
+
+struct popped {
+	uint16_t head;
+	uint64_t in_len;
+};
+
+struct state {
+	struct virtqueue vq;
+	struct fz_ring r;
+	struct vq_chain chain;
+	struct popped popped[VQ_MAX_SIZE];
+	unsigned int nr_popped;
+	unsigned int since_push; /* pops since the last push: what unpop may give back */
+	bool expect_chain;	 /* has_avail or set_notify said yes */
+};
+
+static bool in_ram(const void *p, size_t len)
 {
-	uint64_t out = 0, in = 0;
+	const uint8_t *b = p;
 
-	FUZZ_CHECK(c->nr_out + c->nr_in <= VQ_MAX_SIZE && c->nr_out + c->nr_in <= size);
-	FUZZ_CHECK(c->head < size);
-	for (unsigned int i = 0; i < c->nr_out + c->nr_in; i++) {
-		FUZZ_CHECK(c->iov[i].iov_len > 0);
-		FUZZ_CHECK(fuzz_in_ram(mem, c->iov[i].iov_base, c->iov[i].iov_len));
-		*(i < c->nr_out ? &out : &in) += c->iov[i].iov_len;
-	}
-	FUZZ_CHECK(out == c->out_len && in == c->in_len);
+	return b >= ram && b <= ram + RAM_SIZE && len <= (size_t)(ram + RAM_SIZE - b);
 }
 
-static void run_ops(struct virtqueue *vq, const struct guest_mem *mem, struct fuzz_in *in)
+static void check_chain(struct state *s)
 {
-	uint16_t published = 0, popped = 0;
+	const struct vq_chain *c = &s->chain;
+	uint64_t out = 0, in = 0;
 
-	for (unsigned int op = 0; op < 64 && in->left; op++) {
-		uint8_t what = fuzz_u8(in);
-		int r;
-
-		switch (what % 6) {
-		case 0:
-		case 1:
-			r = vq_pop(vq, &chain);
-			FUZZ_CHECK(r >= -1 && r <= 1);
-			if (r == 1) {
-				check_chain(mem, &chain, vq->size);
-				popped++;
-				vq_push(vq, chain.head, (uint32_t)chain.in_len);
-				published++;
-			}
-			if (r < 0)
-				FUZZ_CHECK(vq->broken && vq_pop(vq, &chain) == -1);
-			break;
-		case 2: vq_set_notify(vq, what & 8); break;
-		case 3: (void)vq_should_interrupt(vq); break;
-		case 4: (void)vq_has_avail(vq); break;
-		case 5:
-			if (vq_pop(vq, &chain) == 1)
-				vq_unpop(vq, 1);
-			break;
-		}
+	FZ_CHECK(c->head < s->vq.size);
+	FZ_CHECK(c->nr_out + c->nr_in <= s->vq.size);
+	for (unsigned int i = 0; i < c->nr_out + c->nr_in; i++) {
+		FZ_CHECK(c->iov[i].iov_len > 0);
+		FZ_CHECK(in_ram(c->iov[i].iov_base, c->iov[i].iov_len));
+		if (i < c->nr_out)
+			out += c->iov[i].iov_len;
+		else
+			in += c->iov[i].iov_len;
 	}
-	FUZZ_CHECK(vq->used_idx == published);
-	(void)popped;
+	FZ_CHECK(out == c->out_len && in == c->in_len);
+}
+
+/* The device fills the chain's writable buffers, as far as the input says. */
+static void device_writes(struct fz *f, struct state *s)
+{
+	const struct vq_chain *c = &s->chain;
+	uint32_t budget = fz_u16(f);
+
+	for (unsigned int i = c->nr_out; i < c->nr_out + c->nr_in && budget; i++) {
+		size_t n = c->iov[i].iov_len < budget ? c->iov[i].iov_len : budget;
+
+		memset(c->iov[i].iov_base, 0x5a, n);
+		budget -= n;
+	}
+}
+
+/* Since @before: only the used ring was written. */
+static void check_used_only(struct state *s)
+{
+	static uint64_t allowed_gpa, allowed_len;
+
+	if (allowed_gpa != s->vq.used_gpa || allowed_len != 4 + 8ULL * s->vq.size + 2) {
+		memset(allow, 0, RAM_SIZE);
+		allowed_gpa = s->vq.used_gpa;
+		allowed_len = 4 + 8ULL * s->vq.size + 2;
+		fz_allow_range(allow, RAM_SIZE, allowed_gpa, allowed_len);
+	}
+	fz_check_writes(before, ram, allow, RAM_SIZE);
+}
+
+static void do_pop(struct fz *f, struct state *s)
+{
+	int r = vq_pop(&s->vq, &s->chain);
+
+	check_used_only(s);
+	FZ_CHECK(r >= -1 && r <= 1);
+	if (s->expect_chain)
+		FZ_CHECK(r != 0);
+	s->expect_chain = false;
+	if (r < 0) {
+		FZ_CHECK(s->vq.broken);
+		return;
+	}
+	FZ_CHECK(!s->vq.broken);
+	if (r == 0)
+		return;
+	check_chain(s);
+	if (s->nr_popped < VQ_MAX_SIZE) {
+		s->popped[s->nr_popped++] = (struct popped){s->chain.head, s->chain.in_len};
+		s->since_push++;
+	}
+	device_writes(f, s);
+	memcpy(before, ram, RAM_SIZE);
+}
+
+static void do_push(struct fz *f, struct state *s)
+{
+	struct vring_used *u = s->vq.used;
+	unsigned int k;
+	struct popped p;
+	uint32_t len;
+	uint16_t idx;
+
+	if (!s->nr_popped || !s->vq.ready)
+		return;
+	k = fz_u8(f) % s->nr_popped;
+	p = s->popped[k];
+	s->popped[k] = s->popped[--s->nr_popped];
+	s->since_push = 0;
+	len = fz_u32(f);
+	if (len > p.in_len)
+		len = (uint32_t)p.in_len;
+	idx = s->vq.used_idx;
+	vq_push(&s->vq, p.head, len);
+	FZ_CHECK(u->ring[idx % s->vq.size].id == p.head);
+	FZ_CHECK(u->ring[idx % s->vq.size].len == len);
+	FZ_CHECK(u->idx == (uint16_t)(idx + 1));
+}
+
+static void do_fill_flush(struct fz *f, struct state *s)
+{
+	unsigned int n = 1 + fz_u8(f) % 4;
+
+	if (n > s->nr_popped || !s->vq.ready)
+		return;
+	for (unsigned int i = 0; i < n; i++) {
+		struct popped p = s->popped[--s->nr_popped];
+
+		vq_fill(&s->vq, (uint16_t)i, p.head, (uint32_t)(p.in_len / 2));
+	}
+	vq_flush(&s->vq, (uint16_t)n);
+	s->since_push = 0;
+}
+
+static void raw_write(struct fz *f)
+{
+	uint16_t gpa = fz_u16(f);
+	uint8_t buf[64];
+	size_t n = fz_bytes(f, buf, 1 + fz_u8(f) % sizeof(buf));
+
+	fz_poke(ram, RAM_SIZE, gpa, buf, n);
+}
+
+/* One device call; returns false when the program is over. */
+static bool step(struct fz *f, struct state *s)
+{
+	uint8_t op;
+	bool was_broken = s->vq.broken;
+
+	if (!f->left)
+		return false;
+	op = fz_u8(f) % 12;
+	/* The driver's own writes (ops 0 to 3) need no snapshot: nothing checks them. */
+	if (op > 3)
+		memcpy(before, ram, RAM_SIZE);
+	switch (op) {
+	case 0:
+		raw_write(f);
+		s->expect_chain = false;
+		return true;
+	case 1:
+	case 2:
+		fz_ring_post(f, &s->r, 0x8000, 0x8000);
+		s->expect_chain = false;
+		return true;
+	case 3: {
+		uint16_t idx = fz_u16(f);
+
+		fz_poke(ram, RAM_SIZE, s->r.avail + 2, &idx, 2);
+		s->expect_chain = false;
+		return true;
+	}
+	case 4:
+	case 5: do_pop(f, s); break;
+	case 6: do_push(f, s); break;
+	case 7: {
+		uint16_t n = (uint16_t)(fz_u8(f) % (s->since_push + 1));
+
+		vq_unpop(&s->vq, n);
+		s->nr_popped -= n;
+		s->since_push -= n;
+		s->expect_chain = s->expect_chain || n;
+		break;
+	}
+	case 8:
+		if (vq_set_notify(&s->vq, fz_u8(f) & 1))
+			s->expect_chain = true;
+		break;
+	case 9: vq_should_interrupt(&s->vq); break;
+	case 10:
+		if (vq_has_avail(&s->vq))
+			s->expect_chain = true;
+		break;
+	case 11: do_fill_flush(f, s); break;
+	}
+	if (was_broken)
+		FZ_CHECK(s->vq.broken);
+	check_used_only(s);
+	return true;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct guest_mem *mem = fuzz_mem();
-	struct fuzz_in in = {data, size};
-	struct virtqueue vq;
-	uint8_t *ram = mem->region[0].hva;
-	uint8_t flags;
+	struct fz f = {data, size};
+	static struct state s;
+	uint8_t cfg = fz_u8(&f);
+	uint16_t qsize = (uint16_t)(1U << (fz_u8(&f) % 9));
+	uint64_t desc = 0x0, avail = 0x1000, used = 0x2000;
 
-	vq_reset(&vq, VQ_MAX_SIZE);
-	vq.size = (uint16_t)(1u << (fuzz_u8(&in) % 10)); /* up to 512: past the maximum too */
-	flags = fuzz_u8(&in);
-	vq.desc_gpa = (uint64_t)fuzz_u16(&in) << 4;
-	vq.avail_gpa = (uint64_t)fuzz_u16(&in) << 1;
-	vq.used_gpa = (uint64_t)fuzz_u16(&in) << 2;
-	if (flags & 0x80)
-		vq.used_gpa = vq.avail_gpa + (flags & 0x7e); /* near the available ring: overlaps */
-	memset(ram, 0, FUZZ_RAM);
-	memcpy(ram, in.p, in.left < FUZZ_RAM ? in.left : FUZZ_RAM);
-	if (vq_enable(&vq, mem, flags & 1, flags & 2) < 0)
+	memset(ram, 0, RAM_SIZE);
+	fz_mem_init(&mem, ram, RAM_SIZE);
+	memset(&s, 0, sizeof(s));
+	if (cfg & 1) { /* the fuzzer places the rings (and may get it wrong) */
+		desc = fz_u16(&f);
+		avail = fz_u16(&f);
+		used = fz_u16(&f);
+	}
+	if (cfg & 2)
+		qsize = fz_u16(&f);
+	vq_reset(&s.vq, VQ_MAX_SIZE);
+	s.vq.size = qsize;
+	s.vq.desc_gpa = desc;
+	s.vq.avail_gpa = avail;
+	s.vq.used_gpa = used;
+	if (vq_enable(&s.vq, &mem, cfg & 4, cfg & 8) < 0) {
+		FZ_CHECK(!s.vq.ready);
 		return 0;
-	run_ops(&vq, mem, &in);
+	}
+	FZ_CHECK(s.vq.ready && qsize && qsize <= VQ_MAX_SIZE && !(qsize & (qsize - 1)));
+	fz_ring_init(&s.r, ram, RAM_SIZE, desc, avail, used, qsize);
+	while (step(&f, &s))
+		;
 	return 0;
 }
