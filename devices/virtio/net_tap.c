@@ -28,6 +28,7 @@ struct tap {
 	int fd;
 	char ifname[IFNAMSIZ];
 	bool has_frame; /* frame[0 .. len) was read and is not consumed yet */
+	bool gone;	/* reads fail for good: the interface was deleted */
 	bool logged_error;
 	size_t len;
 	uint8_t frame[NET_VNET_HDR_LEN + NET_MAX_FRAME];
@@ -49,7 +50,7 @@ static int tap_peek(struct net_backend *be, const uint8_t **frame, size_t *len)
 {
 	struct tap *t = to_tap(be);
 
-	while (!t->has_frame) {
+	while (!t->has_frame && !t->gone) {
 		ssize_t n = read(t->fd, t->frame, sizeof(t->frame));
 
 		if (n < 0 && errno == EINTR)
@@ -57,7 +58,13 @@ static int tap_peek(struct net_backend *be, const uint8_t **frame, size_t *len)
 		if (n < 0 && errno == EAGAIN)
 			return 0;
 		if (n < 0) {
-			tap_log_once(t, "read", errno);
+			/*
+			 * EBADFD once the interface is deleted, and poll() then
+			 * reports the fd ready for ever: stop reading and polling
+			 * it, or the worker spins. Sends fail and are counted.
+			 */
+			tap_log_once(t, "read, no more frames for the guest", errno);
+			t->gone = true;
 			return -1;
 		}
 		/* With IFF_VNET_HDR every frame starts with the header: a shorter one is no frame.
@@ -67,6 +74,8 @@ static int tap_peek(struct net_backend *be, const uint8_t **frame, size_t *len)
 		t->len = (size_t)n;
 		t->has_frame = true;
 	}
+	if (!t->has_frame)
+		return 0;
 	*frame = t->frame;
 	*len = t->len;
 	return 1;
@@ -118,8 +127,8 @@ static unsigned int tap_poll_fill(struct net_backend *be, struct pollfd *pfd, un
 	short events = (want_rx ? POLLIN : 0) | (want_tx ? POLLOUT : 0);
 
 	(void)timeout_ms;
-	/* A frame already read waits for buffers, not for the fd. */
-	if (t->has_frame)
+	/* A frame already read waits for buffers, not for the fd; a gone tap has none. */
+	if (t->has_frame || t->gone)
 		events &= ~POLLIN;
 	if (!events || !max)
 		return 0;
