@@ -1175,48 +1175,157 @@ static const struct tg_scenario blk_scenarios[] = {
 
 /*
  * The fault group, for a host that makes the scratch disk fail under the
- * guest (tests/guest/fault-test.sh): 1 MiB writes over the whole disk, each
- * answered OK or IOERR and never anything else, then the device still
- * healthy and serving: a write and read back of sector 0... that may fail
- * too on a full disk, so a read of sector 0 and a flush, answered. The note
- * gives the counts, which the host checks against the fault it made.
+ * guest (tests/guest/fault-test.sh). Every request is answered OK or IOERR,
+ * never anything else, and afterwards the device is healthy and serving: a
+ * read of sector 0 and a flush are answered (either way: the fault may hold)
+ * and DEVICE_NEEDS_RESET is not set. Notes give the counts, which the host
+ * checks against the fault it made.
  */
+struct pass_count {
+	unsigned int ok, ioerr;
+};
+
+/*
+ * 1 MiB requests over the whole disk, written with the pattern or read and
+ * checked against it; false on an answer neither OK nor IOERR.
+ */
+static bool fault_pass(struct virtio_blk *blk, uint8_t *buf, bool write, struct pass_count *n)
+{
+	for (uint64_t s = 0; s + MAX_IO_SECTORS <= blk->capacity; s += MAX_IO_SECTORS) {
+		int r;
+
+		if (write) {
+			fill(buf, MAX_IO_SECTORS, s, s + 1);
+			r = virtio_blk_write(blk, s, buf, MAX_IO_SECTORS * SECTOR);
+		} else {
+			r = virtio_blk_read(blk, s, buf, MAX_IO_SECTORS * SECTOR);
+		}
+		if (r == VIRTIO_BLK_S_OK && !write && !check(buf, MAX_IO_SECTORS, s, s + 1, "read"))
+			return false;
+		if (r == VIRTIO_BLK_S_OK)
+			n->ok++;
+		else if (r == VIRTIO_BLK_S_IOERR)
+			n->ioerr++;
+		else
+			return bad("%s at sector %llu: %s", write ? "write" : "read",
+				   (unsigned long long)s, status_name(r));
+	}
+	return true;
+}
+
+static bool still_serving(struct virtio_blk *blk, uint8_t *buf)
+{
+	int r = virtio_blk_read(blk, 0, buf, SECTOR);
+
+	if (r != VIRTIO_BLK_S_OK && r != VIRTIO_BLK_S_IOERR)
+		return bad("read after the fault: %s", status_name(r));
+	r = virtio_blk_flush(blk);
+	if (r != VIRTIO_BLK_S_OK && r != VIRTIO_BLK_S_IOERR)
+		return bad("flush after the fault: %s", status_name(r));
+	if (virtio_status(blk->vdev) & VIRTIO_STATUS_DEVICE_NEEDS_RESET)
+		return bad("the device needs a reset after host I/O errors");
+	return true;
+}
+
+/* fault.writes: the host made the fault beforehand (a full file system). */
 static enum tg_result sc_fault_writes(char *msg, size_t len)
 {
 	struct virtio_blk *blk = scratch();
-	unsigned int ok = 0, ioerr = 0;
+	struct pass_count w = {0};
 	uint8_t *buf;
-	int r;
 
 	report_to(msg, len);
 	if (!blk)
 		return TG_FAIL;
 	buf = tg_alloc(MAX_IO_SECTORS * SECTOR, TG_PAGE_SIZE);
-	for (uint64_t s = 0; s + MAX_IO_SECTORS <= blk->capacity; s += MAX_IO_SECTORS) {
-		fill(buf, MAX_IO_SECTORS, s, s + 1);
-		r = virtio_blk_write(blk, s, buf, MAX_IO_SECTORS * SECTOR);
-		if (r == VIRTIO_BLK_S_OK)
-			ok++;
-		else if (r == VIRTIO_BLK_S_IOERR)
-			ioerr++;
-		else
-			return say(TG_FAIL, "write at sector %llu: %s", (unsigned long long)s,
+	if (!fault_pass(blk, buf, true, &w) || !still_serving(blk, buf))
+		return TG_FAIL;
+	return say(TG_PASS, "%u written, %u refused with IOERR, the device still serving", w.ok,
+		   w.ioerr);
+}
+
+/* How long fault.hold waits for the host to make its fault. */
+#define FAULT_WAIT_NS (120ULL * 1000 * 1000 * 1000)
+
+/*
+ * fault.hold: the whole disk written (all OK), then "tg: fault: ready" on
+ * the console and a wait for one byte of console input, which the host
+ * sends once it made the fault (the image made read-only, or truncated);
+ * then the disk read (what reads OK must be what was written) and written
+ * again, every answer counted.
+ */
+static enum tg_result sc_fault_hold(char *msg, size_t len)
+{
+	struct virtio_blk *blk = scratch();
+	struct pass_count before = {0}, r = {0}, w = {0};
+	uint8_t *buf;
+
+	report_to(msg, len);
+	if (!blk)
+		return TG_FAIL;
+	buf = tg_alloc(MAX_IO_SECTORS * SECTOR, TG_PAGE_SIZE);
+	if (!fault_pass(blk, buf, true, &before))
+		return TG_FAIL;
+	if (before.ioerr)
+		return say(TG_FAIL, "%u of %u writes failed before the fault", before.ioerr,
+			   before.ok + before.ioerr);
+	tg_printf("tg: fault: ready\n");
+	if (tg_getc(FAULT_WAIT_NS) < 0)
+		return say(TG_FAIL, "no word from the host that the fault is made");
+	if (!fault_pass(blk, buf, false, &r) || !fault_pass(blk, buf, true, &w) ||
+	    !still_serving(blk, buf))
+		return TG_FAIL;
+	return say(TG_PASS, "reads %u ok %u IOERR, writes %u ok %u IOERR, the device still serving",
+		   r.ok, r.ioerr, w.ok, w.ioerr);
+}
+
+/* fault.flushed: what a host that kills the VMM can check in the image. */
+#define FLUSHED_CHUNK_SECTORS 128 /* 64 KiB */
+#define FLUSHED_EVERY	      4
+
+/*
+ * Chunk i of the disk (64 KiB) filled with the byte 1 + i % 250, a flush
+ * after every 4, and after each flush "tg: fault: flushed through chunk N"
+ * on the console: every chunk up to N is then on stable storage and must be
+ * in the image whatever happens to the VMM next (tests/guest/fault-test.sh
+ * sends SIGTERM meanwhile). Chunks are written in order, once.
+ */
+static enum tg_result sc_fault_flushed(char *msg, size_t len)
+{
+	struct virtio_blk *blk = scratch();
+	uint32_t bytes = FLUSHED_CHUNK_SECTORS * SECTOR;
+	uint64_t chunks;
+	uint8_t *buf;
+
+	report_to(msg, len);
+	if (!blk)
+		return TG_FAIL;
+	buf = tg_alloc(bytes, TG_PAGE_SIZE);
+	chunks = blk->capacity / FLUSHED_CHUNK_SECTORS;
+	for (uint64_t i = 0; i < chunks; i++) {
+		int r;
+
+		memset(buf, 1 + (int)(i % 250), bytes);
+		r = virtio_blk_write(blk, i * FLUSHED_CHUNK_SECTORS, buf, bytes);
+		if (r != VIRTIO_BLK_S_OK)
+			return say(TG_FAIL, "write of chunk %llu: %s", (unsigned long long)i,
 				   status_name(r));
+		if (i % FLUSHED_EVERY != FLUSHED_EVERY - 1)
+			continue;
+		r = virtio_blk_flush(blk);
+		if (r != VIRTIO_BLK_S_OK)
+			return say(TG_FAIL, "flush after chunk %llu: %s", (unsigned long long)i,
+				   status_name(r));
+		tg_printf("tg: fault: flushed through chunk %llu\n", (unsigned long long)i);
 	}
-	r = virtio_blk_read(blk, 0, buf, SECTOR);
-	if (r != VIRTIO_BLK_S_OK && r != VIRTIO_BLK_S_IOERR)
-		return say(TG_FAIL, "read after the writes: %s", status_name(r));
-	r = virtio_blk_flush(blk);
-	if (r != VIRTIO_BLK_S_OK && r != VIRTIO_BLK_S_IOERR)
-		return say(TG_FAIL, "flush after the writes: %s", status_name(r));
-	if (virtio_status(blk->vdev) & VIRTIO_STATUS_DEVICE_NEEDS_RESET)
-		return say(TG_FAIL, "the device needs a reset after host I/O errors");
-	return say(TG_PASS, "%u written, %u refused with IOERR, the device still serving", ok,
-		   ioerr);
+	return say(TG_PASS, "%llu chunks written and flushed", (unsigned long long)chunks);
 }
 
 static const struct tg_scenario fault_scenarios[] = {
     {"writes", sc_fault_writes},
+    {"hold", sc_fault_hold},
+    {"flushed", sc_fault_flushed},
+    {"tap_gone", tg_net_tap_gone},
 };
 
 const struct tg_group tg_fault_group = {

@@ -41,7 +41,7 @@ static const struct tg_group *const groups[] = {
 
 /*
  * Without tg.run=: every group but bench, which takes long and proves nothing
- * on its own, and fault, which needs a host that makes the disk fail.
+ * on its own, and fault, which needs a host that makes the faults (fault-test.sh).
  */
 static const char default_run[] = "blk,net,hostile";
 

@@ -819,6 +819,54 @@ static enum tg_result s_interrupts(char *msg, size_t len)
 	return finish(&c);
 }
 
+/* How many frames fault.tap_gone sends once the host's end is gone. */
+#define TAP_GONE_FRAMES	 64
+#define TAP_GONE_WAIT_NS (120ULL * 1000 * 1000 * 1000)
+
+/*
+ * fault.tap_gone (tests/guest/fault-test.sh): the peer answers ARP through
+ * the tap, then "tg: fault: ready" and a wait for one byte of console input,
+ * which the host sends once it deleted the tap. Then 64 frames: every one
+ * must come back from the device (virtio_net_send() waits for a free slot:
+ * a device that kept them would time it out), and the device must not want
+ * a reset. Listed in the fault group.
+ */
+enum tg_result tg_net_tap_gone(char *msg, size_t len)
+{
+	struct nctx c;
+	unsigned int sent = 0;
+
+	if (!begin(&c, msg, len, NULL) || !resolve_peer(&c))
+		return finish(&c);
+	if (!c.tap) {
+		fail(&c, "needs tg.net=tap:GUEST:HOST");
+		return finish(&c);
+	}
+	tg_printf("tg: fault: ready\n");
+	if (tg_getc(TAP_GONE_WAIT_NS) < 0) {
+		fail(&c, "no word from the host that the tap is gone");
+		return finish(&c);
+	}
+	for (; sent < TAP_GONE_FRAMES; sent++) {
+		unsigned int n = arp_from_us(&c, c.tx, ARP_REQUEST, eth_broadcast, eth_zero, c.hip);
+
+		if (!send_frame(&c, c.tx, n, NULL))
+			return finish(&c);
+	}
+	for (uint64_t end = tg_ns() + REPLY_TIMEOUT;
+	     c.net->tx_nr_free < c.net->tx_count && tg_ns() < end;)
+		virtio_net_tx_reclaim(c.net);
+	if (c.net->tx_nr_free < c.net->tx_count)
+		fail(&c, "%u frames never came back from the device",
+		     c.net->tx_count - c.net->tx_nr_free);
+	else if (virtio_status(c.vdev) & VIRTIO_STATUS_DEVICE_NEEDS_RESET)
+		fail(&c, "the device needs a reset after the tap went");
+	else
+		tg_snprintf(msg, len, "%u frames sent after the tap went, the device still serving",
+			    sent);
+	return finish(&c);
+}
+
 static const struct tg_scenario net_scenarios[] = {
     {"arp", s_arp},
     {"dhcp", s_dhcp},

@@ -12,6 +12,7 @@
 #define COM1	      0x3f8
 #define UART_LSR      5
 #define UART_LSR_THRE 0x20
+#define UART_LSR_DR   0x01
 /* A missing UART reads 0xff (THRE set); this only bounds a stuck one. */
 #define UART_SPINS 100000
 
@@ -30,6 +31,19 @@ void tg_putc(char c)
 	if (c == '\n')
 		uart_put('\r');
 	uart_put(c);
+}
+
+int tg_getc(uint64_t timeout_ns)
+{
+	uint64_t end = tg_ns() + timeout_ns;
+
+	/* Without kvmclock tg_ns() stays 0: one look, then -1. */
+	do {
+		if (tg_inb(COM1 + UART_LSR) & UART_LSR_DR)
+			return tg_inb(COM1);
+		__asm__ volatile("pause");
+	} while (tg_ns() < end);
+	return -1;
 }
 
 void tg_puts(const char *s)

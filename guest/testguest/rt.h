@@ -31,6 +31,8 @@ void tg_puts(const char *s);
 int tg_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int tg_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 int tg_snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* One byte from the console's input, or -1 after @timeout_ns (how a host test paces a guest). */
+int tg_getc(uint64_t timeout_ns);
 
 /*
  * End the VM with @status: the VMM's test-exit port (0x501); under QEMU the
