@@ -207,6 +207,14 @@ void fz_poke(uint8_t *ram, uint64_t ram_size, uint64_t gpa, const void *src, uin
 		memcpy(ram + gpa, src, len);
 }
 
+void fz_peek(const uint8_t *ram, uint64_t ram_size, uint64_t gpa, void *dst, uint64_t len)
+{
+	if (gpa <= ram_size && len <= ram_size - gpa)
+		memcpy(dst, ram + gpa, len);
+	else
+		memset(dst, 0, len);
+}
+
 void fz_ring_init(struct fz_ring *r, uint8_t *ram, uint64_t ram_size, uint64_t desc, uint64_t avail,
 		  uint64_t used, uint16_t size)
 {

@@ -85,6 +85,8 @@ void fz_ring_init(struct fz_ring *r, uint8_t *ram, uint64_t ram_size, uint64_t d
 uint16_t fz_ring_post(struct fz *f, struct fz_ring *r, uint64_t buf_base, uint64_t buf_span);
 /* Write @len bytes at @gpa if they are RAM. */
 void fz_poke(uint8_t *ram, uint64_t ram_size, uint64_t gpa, const void *src, uint64_t len);
+/* Read @len bytes at @gpa, zeros where that is not RAM. */
+void fz_peek(const uint8_t *ram, uint64_t ram_size, uint64_t gpa, void *dst, uint64_t len);
 /*
  * Check the used elements the device published since the last call: ids
  * below the size, lengths within what the chain offered (in RAM as it is, or
