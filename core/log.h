@@ -44,6 +44,7 @@ enum thread_kind {
 	THREAD_BLK_URING, /* a virtio-blk queue on io_uring */
 	THREAD_NET_TAP,	  /* a virtio-net card on a tap */
 	THREAD_NET_USER,  /* a virtio-net card on libslirp */
+	THREAD_SPAWNER,	  /* starts the workers for threads that may not clone */
 	THREAD_KINDS
 };
 
@@ -65,5 +66,16 @@ void vmm_thread_enter(enum thread_kind kind);
  */
 int vmm_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg, const char *what,
 		     enum thread_kind kind);
+
+/*
+ * The spawner: a thread that starts threads for the confined ones. A thread
+ * inherits its creator's filter, so whoever creates workers must allow all
+ * they need; with the spawner that is one thread doing nothing else, not the
+ * vCPU that runs the guest's exits (a DRIVER_OK starts a device's workers).
+ * Once it runs, vmm_thread_start() called by a thread that went through
+ * vmm_thread_enter() hands the creation to it and waits. Started by the
+ * sandbox before any filter, it lives until the process ends.
+ */
+int vmm_spawner_start(void);
 
 #endif

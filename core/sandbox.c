@@ -73,11 +73,13 @@ static const char *const common_calls[] = {
     "sched_getaffinity", /* glibc's malloc counts CPUs when a thread first needs an arena */
 };
 
-/* Starting threads (the workers a DRIVER_OK starts) and what set-up of a queue takes. */
+/* Starting threads: the spawner's (core/log.h), for the workers a DRIVER_OK starts. */
 static const char *const spawn_calls[] = {
-    "clone",	      "clone3",	 "eventfd2", "io_uring_setup", "io_uring_register",
-    "io_uring_enter", "seccomp", /* a worker loads its own filter */
+    "clone", "clone3", "seccomp", /* a worker loads its own filter under the spawner's */
 };
+/* What a vCPU's DRIVER_OK does itself before it asks for the workers: a queue's set-up. */
+static const char *const queue_setup_calls[] = {"eventfd2", "io_uring_setup", "io_uring_register",
+						"io_uring_enter"};
 
 static const char *const main_calls[] = {"tgkill", "io_uring_enter", "shutdown", "lseek",
 					 "signalfd4"};
@@ -105,6 +107,7 @@ static const struct call_list kind_calls[THREAD_KINDS] = {
     [THREAD_MAIN] = LIST(main_calls),	      [THREAD_VCPU] = LIST(vcpu_calls),
     [THREAD_BLK_SYNC] = LIST(blk_sync_calls), [THREAD_BLK_URING] = LIST(blk_uring_calls),
     [THREAD_NET_TAP] = LIST(net_tap_calls),   [THREAD_NET_USER] = LIST(net_user_calls),
+    [THREAD_SPAWNER] = LIST(spawn_calls),
 };
 
 /* The ioctls each kind may make: the terminal's for everyone (raw mode restored). */
@@ -142,7 +145,17 @@ static int allow_ioctls(scmp_filter_ctx ctx, const unsigned long *reqs, unsigned
 	return 0;
 }
 
-/* A worker's own list, or for a vCPU every worker's too (they inherit its filter). */
+/* The workers' lists: the spawner's filter, which they inherit, must allow all of them. */
+static int allow_workers(scmp_filter_ctx ctx)
+{
+	int err = allow_ioctls(ctx, net_user_ioctls, ARRAY_SIZE(net_user_ioctls));
+
+	for (int k = THREAD_BLK_SYNC; k <= THREAD_NET_USER && !err; k++)
+		err = allow_names(ctx, kind_calls[k].names, kind_calls[k].n);
+	return err;
+}
+
+/* A thread's own list, and what every thread needs. */
 static int allow_kind(scmp_filter_ctx ctx, enum thread_kind kind)
 {
 	int err = allow_names(ctx, common_calls, ARRAY_SIZE(common_calls));
@@ -166,13 +179,12 @@ static int allow_kind(scmp_filter_ctx ctx, enum thread_kind kind)
 		err = err ?: allow_ioctls(ctx, irq_ioctls, ARRAY_SIZE(irq_ioctls));
 	if (kind == THREAD_NET_USER)
 		err = err ?: allow_ioctls(ctx, net_user_ioctls, ARRAY_SIZE(net_user_ioctls));
-	if (kind != THREAD_VCPU)
-		return err;
-	err = err ?: allow_names(ctx, spawn_calls, ARRAY_SIZE(spawn_calls));
-	err = err ?: allow_ioctls(ctx, vcpu_ioctls, ARRAY_SIZE(vcpu_ioctls));
-	err = err ?: allow_ioctls(ctx, net_user_ioctls, ARRAY_SIZE(net_user_ioctls));
-	for (int k = THREAD_BLK_SYNC; k < THREAD_KINDS && !err; k++)
-		err = allow_names(ctx, kind_calls[k].names, kind_calls[k].n);
+	if (kind == THREAD_SPAWNER)
+		err = err ?: allow_workers(ctx);
+	if (kind == THREAD_VCPU) {
+		err = err ?: allow_names(ctx, queue_setup_calls, ARRAY_SIZE(queue_setup_calls));
+		err = err ?: allow_ioctls(ctx, vcpu_ioctls, ARRAY_SIZE(vcpu_ioctls));
+	}
 	return err;
 }
 
@@ -250,7 +262,8 @@ int sandbox_init(bool enabled)
 		return set_error("sigaction SIGSYS: %s", strerror(errno));
 	sandbox_on = true;
 	vmm_thread_set_enter_hook(sandbox_enter);
-	return 0;
+	/* Now, while nothing is confined: the vCPUs may not clone, the spawner does it for them. */
+	return vmm_spawner_start();
 }
 
 void sandbox_enter(enum thread_kind kind)

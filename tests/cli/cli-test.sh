@@ -236,6 +236,7 @@ expect_denied() {
 blk_probe="tg.run=blk.probe tg.blk.serial=tg-scratch"
 expect_denied main $VMM --kernel "$work/tiny.elf" --mem 32M
 expect_denied vcpu $VMM --kernel "$work/tiny.elf" --mem 32M
+expect_denied spawner $VMM --kernel "$work/tiny.elf" --mem 32M
 expect_denied blk-uring $VMM --kernel "$tg" --mem 64M --disk "$work/tg.img,serial=tg-scratch" \
 	--cmdline "$blk_probe"
 expect_denied blk-sync $VMM --kernel "$tg" --mem 64M --disk "$work/tg.img,serial=tg-scratch,io=sync" \
