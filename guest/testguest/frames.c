@@ -70,3 +70,18 @@ bool parse_ip(const char *s, uint8_t ip[4], const char **end)
 	*end = s;
 	return true;
 }
+
+bool parse_net_peer(const char *val, uint8_t guest[4], uint8_t peer[4], bool *tap)
+{
+	static const uint8_t user_guest[4] = {10, 0, 2, 15}, user_gateway[4] = {10, 0, 2, 2};
+	const char *p;
+
+	*tap = strcmp(val, "user") != 0;
+	if (!*tap) {
+		memcpy(guest, user_guest, 4);
+		memcpy(peer, user_gateway, 4);
+		return true;
+	}
+	return !strncmp(val, "tap:", 4) && parse_ip(val + 4, guest, &p) && *p == ':' &&
+	       parse_ip(p + 1, peer, &p) && !*p;
+}

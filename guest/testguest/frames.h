@@ -40,4 +40,10 @@ bool is_arp(const uint8_t *f, int n, uint16_t op, const uint8_t *sip, const uint
 /* A dotted IPv4 address at @s into @ip; *@end just past it. */
 bool parse_ip(const char *s, uint8_t ip[4], const char **end);
 
+/*
+ * The backend a tg.net= value names: "user" (the guest 10.0.2.15, its peer
+ * the gateway 10.0.2.2) or "tap:GUEST:HOST"; false when it is neither.
+ */
+bool parse_net_peer(const char *val, uint8_t guest[4], uint8_t peer[4], bool *tap);
+
 #endif

@@ -14,17 +14,11 @@
 /* tg.net=user (the default) or tg.net=tap:GUEST:HOST. */
 static bool net_peer(struct hctx *c)
 {
-	static const uint8_t user_guest[4] = {10, 0, 2, 15}, user_gw[4] = {10, 0, 2, 2};
-	char val[64];
-	const char *p;
+	char val[64] = "user";
+	bool tap;
 
-	if (!tg_param("tg.net", val, sizeof(val)) || !strcmp(val, "user")) {
-		memcpy(c->guest_ip, user_guest, 4);
-		memcpy(c->peer_ip, user_gw, 4);
-		return true;
-	}
-	if (strncmp(val, "tap:", 4) || !parse_ip(val + 4, c->guest_ip, &p) || *p != ':' ||
-	    !parse_ip(p + 1, c->peer_ip, &p) || *p)
+	tg_param("tg.net", val, sizeof(val));
+	if (!parse_net_peer(val, c->guest_ip, c->peer_ip, &tap))
 		return skip(c, "tg.net=%s: expected user or tap:GUEST:HOST", val);
 	return true;
 }

@@ -78,8 +78,6 @@ struct nctx {
 	bool saved_verbose;
 };
 
-static const uint8_t user_guest[4] = {10, 0, 2, 15}, user_gateway[4] = {10, 0, 2, 2};
-
 #define fail(c, ...) tg_fail(&(c)->o, __VA_ARGS__)
 #define skip(c, ...) tg_skip(&(c)->o, __VA_ARGS__)
 
@@ -127,20 +125,12 @@ static const char *ip_str(const uint8_t ip[4])
 static bool backend(struct nctx *c)
 {
 	char val[64], port[16];
-	const char *p;
 
 	if (!tg_param("tg.net", val, sizeof(val)))
 		return skip(c, "no tg.net= on the command line (user, or tap:GUEST:HOST)");
-	if (!strcmp(val, "user")) {
-		memcpy(c->gip, user_guest, 4);
-		memcpy(c->hip, user_gateway, 4);
-		return true;
-	}
-	if (strncmp(val, "tap:", 4) || !parse_ip(val + 4, c->gip, &p) || *p != ':' ||
-	    !parse_ip(p + 1, c->hip, &p) || *p)
+	if (!parse_net_peer(val, c->gip, c->hip, &c->tap))
 		return fail(c, "tg.net=%s: expected user or tap:GUEST:HOST", val);
-	c->tap = true;
-	if (tg_param("tg.net.port", port, sizeof(port))) {
+	if (c->tap && tg_param("tg.net.port", port, sizeof(port))) {
 		unsigned long v = strtoul(port, NULL, 10);
 
 		if (!v || v > 0xffff)
