@@ -30,15 +30,11 @@ static bool have_uring;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char name[] = "/tmp/vmm-fuzz-blk-XXXXXX", path[64];
+	char path[64];
 	struct blk_opt opt = {.path = path, .io = DISK_IO_AUTO, .serial = "fuzz"};
 
 	(void)argc, (void)argv;
-	img_fd = mkstemp(name);
-	if (img_fd < 0 || ftruncate(img_fd, IMG_SIZE) < 0)
-		abort();
-	unlink(name);
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", img_fd);
+	img_fd = fz_temp_image(IMG_SIZE, path, sizeof(path));
 	fz_mem_init(&mem, buf, BUF_SIZE);
 	blk = virtio_blk_create(&opt, 0, 1, &mem);
 	if (!blk) {

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <linux/virtio_ring.h>
 
@@ -319,4 +320,16 @@ unsigned int fz_ring_check_used(struct fz_ring *r, const uint8_t *before)
 			FZ_CHECK(e->len <= in);
 	}
 	return n;
+}
+
+int fz_temp_image(uint64_t size, char *path, size_t path_len)
+{
+	char name[] = "/tmp/vmm-fuzz-image-XXXXXX";
+	int fd = mkstemp(name);
+
+	if (fd < 0 || ftruncate(fd, (off_t)size) < 0)
+		abort();
+	unlink(name);
+	snprintf(path, path_len, "/proc/self/fd/%d", fd);
+	return fd;
 }

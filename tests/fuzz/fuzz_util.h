@@ -26,6 +26,9 @@ uint64_t fz_u64(struct fz *f);
 /* Up to @len bytes into @dst (the rest zeroed); returns how many came from the input. */
 size_t fz_bytes(struct fz *f, void *dst, size_t len);
 
+/* A disk image of @size zero bytes, already unlinked: its fd, and in @path a name for it. */
+int fz_temp_image(uint64_t size, char *path, size_t path_len);
+
 /* One region at gpa 0 over @buf: guest RAM the harness can see and poison. */
 void fz_mem_init(struct guest_mem *mem, uint8_t *buf, uint64_t size);
 

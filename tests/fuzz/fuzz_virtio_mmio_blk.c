@@ -85,15 +85,11 @@ static const struct virtio_mmio_host host = {.set_irq = set_irq};
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char name[] = "/tmp/vmm-fuzz-mmio-XXXXXX", path[64];
+	char path[64];
 	struct blk_opt opt = {.path = path, .io = DISK_IO_AUTO, .serial = "fuzz", .poll_us = 0};
 
 	(void)argc, (void)argv;
-	img_fd = mkstemp(name);
-	if (img_fd < 0 || ftruncate(img_fd, IMG_SIZE) < 0)
-		abort();
-	unlink(name);
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", img_fd);
+	img_fd = fz_temp_image(IMG_SIZE, path, sizeof(path));
 	fz_mem_init(&mem, ram, RAM_SIZE);
 	blk = virtio_blk_create(&opt, 0, NR_QUEUES, &mem);
 	if (!blk || virtio_mmio_attach(&mmio, virtio_blk_dev(blk), BASE, GSI, &host, &bus) < 0) {
