@@ -114,3 +114,30 @@ args = [
 ]
 for i, a in enumerate(args):
     put("cli", "args%d" % i, b"\0".join(a))
+
+# p9: messages, each len[2] then the message (size[4] type[1] tag[2] body).
+def p9msg(mtype, body, tag=1):
+    m = struct.pack("<IBH", 7 + len(body), mtype, tag) + body
+    return struct.pack("<H", len(m)) + m
+
+
+def p9s(s):
+    return struct.pack("<H", len(s)) + s
+
+
+def p9walk(fid, newfid, *names):
+    return p9msg(110, struct.pack("<IIH", fid, newfid, len(names)) + b"".join(map(p9s, names)))
+
+
+put("p9", "read", p9walk(1, 2, b"file") + p9msg(12, struct.pack("<II", 2, 0))
+    + p9msg(116, struct.pack("<IQI", 2, 0, 4096)) + p9msg(120, struct.pack("<I", 2)))
+put("p9", "create", p9walk(1, 2) + p9msg(14, struct.pack("<I", 2) + p9s(b"new")
+    + struct.pack("<III", 1, 0o644, 0)) + p9msg(118, struct.pack("<IQI", 2, 0, 3) + b"abc"))
+put("p9", "escape", p9walk(1, 2, b"rel", b"secret") + p9walk(1, 3, b"dir", b"up")
+    + p9msg(12, struct.pack("<II", 3, 2)) + p9walk(1, 4, b"..", b"..", b"outside"))
+put("p9", "dirops", p9msg(72, struct.pack("<I", 1) + p9s(b"d") + struct.pack("<II", 0o755, 0))
+    + p9msg(74, struct.pack("<I", 1) + p9s(b"d") + struct.pack("<I", 1) + p9s(b"e"))
+    + p9msg(16, struct.pack("<I", 1) + p9s(b"l") + p9s(b"../outside/secret") + struct.pack("<I", 0))
+    + p9walk(1, 5) + p9msg(12, struct.pack("<II", 5, 0o200000))
+    + p9msg(40, struct.pack("<IQI", 5, 0, 4096)) + p9msg(76, struct.pack("<I", 1) + p9s(b"e")
+    + struct.pack("<I", 0x200)))

@@ -22,6 +22,7 @@ Suite *blk_suite(void);
 Suite *net_suite(void);
 Suite *net_user_suite(void);
 Suite *guest_virtio_suite(void);
+Suite *p9_suite(void);
 
 /* Forget the last error, so that a later check cannot pass on a stale one. */
 static inline void clear_error(void)
