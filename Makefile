@@ -20,6 +20,7 @@ VMM_SRCS := core/cli.c core/options.c core/error.c core/log.c core/files.c core/
 	devices/legacy/platform.c devices/virtio/virtqueue.c devices/virtio/virtio.c \
 	devices/virtio/blk.c devices/virtio/disk.c devices/virtio/disk_sync.c \
 	devices/virtio/disk_uring.c devices/virtio/disk_io.c devices/virtio/iov.c devices/virtio/p9.c \
+	devices/virtio/virtio_9p.c \
 	devices/virtio/net.c devices/virtio/net_tap.c devices/virtio/net_user.c
 # Guest-side virtio code of the test guest, also unit-tested on the host.
 TG_HOST_SRCS := guest/testguest/virtio_ring.c guest/testguest/virtio.c

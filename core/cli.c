@@ -53,6 +53,20 @@ static int parse_net(struct vmm_config *cfg, const char *arg)
 	return 0;
 }
 
+static int parse_share(struct vmm_config *cfg, const char *arg)
+{
+	char *buf;
+
+	if (cfg->nshares >= VMM_MAX_SHARES)
+		return set_error("--share: at most %d shares", VMM_MAX_SHARES);
+	buf =
+	    copy_argument("--share", cfg->share_buf[cfg->nshares], sizeof(cfg->share_buf[0]), arg);
+	if (!buf || p9_parse_opt(&cfg->shares[cfg->nshares], buf) < 0)
+		return -1;
+	add_device(cfg, VMM_DEVICE_SHARE, cfg->nshares++);
+	return 0;
+}
+
 enum opt_id {
 	OPT_KERNEL,
 	OPT_INITRD,
@@ -63,6 +77,7 @@ enum opt_id {
 	OPT_CPUS,
 	OPT_DISK,
 	OPT_NET,
+	OPT_SHARE,
 	OPT_DUMP_DTB,
 	OPT_MPTABLE,
 	OPT_NO_EVENTFD,
@@ -82,6 +97,7 @@ static const struct {
     {"cpus", OPT_CPUS, true},
     {"disk", OPT_DISK, true},
     {"net", OPT_NET, true},
+    {"share", OPT_SHARE, true},
     {"dump-dtb", OPT_DUMP_DTB, true},
     {"mptable", OPT_MPTABLE, false},
     {"no-eventfd", OPT_NO_EVENTFD, false},
@@ -106,6 +122,7 @@ static int apply_option(struct vmm_config *cfg, enum opt_id id, const char *val)
 	case OPT_VERSION: cfg->version = true; return 0;
 	case OPT_DISK: return parse_disk(cfg, val);
 	case OPT_NET: return parse_net(cfg, val);
+	case OPT_SHARE: return parse_share(cfg, val);
 	case OPT_CPUS: return parse_count("--cpus", val, 1, VMM_MAX_CPUS, &cfg->cpus);
 	case OPT_MEM:
 		if (parse_size(val, &cfg->mem) < 0)
@@ -189,6 +206,12 @@ void cli_usage(const char *prog)
 	       "                      127.0.0.1) to the guest; restrict=on lets the guest\n"
 	       "                      reach nothing but forwarded ports. Default MAC\n"
 	       "                      02:76:6d:00:00:N for card N (from 0)\n"
+	       "  --share DIR[,tag=TAG][,ro]\n"
+	       "                      the host directory DIR for the guest's 9p file system\n"
+	       "                      (virtio-9p, 9P2000.L; up to %d): mount -t 9p -o\n"
+	       "                      trans=virtio,version=9p2000.L TAG /mnt (default tag\n"
+	       "                      share0, share1...); files are made as the VMM's user;\n"
+	       "                      ro refuses every write\n"
 	       "  --mptable           describe the platform with an MP table instead of a\n"
 	       "                      device tree (for kernels without CONFIG_OF)\n"
 	       "  --dump-dtb FILE     write the device tree blob to FILE and exit\n"
@@ -198,5 +221,5 @@ void cli_usage(const char *prog)
 	       "  --help, --version\n\n"
 	       "Console: COM1 on stdin/stdout; Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.\n",
 	       prog, VMM_MAX_CPUS, VMM_MAX_DISKS, BLK_POLL_US_DEFAULT, BLK_POLL_US_MAX,
-	       VMM_MAX_NICS);
+	       VMM_MAX_NICS, VMM_MAX_SHARES);
 }

@@ -12,14 +12,16 @@
 
 #include "devices/virtio/blk.h"
 #include "devices/virtio/net.h"
+#include "devices/virtio/virtio_9p.h"
 
 #define VMM_VERSION	"0.1.0"
 #define VMM_MAX_DISKS	8
 #define VMM_MAX_NICS	4
+#define VMM_MAX_SHARES	8
 #define VMM_DEFAULT_MEM (256ULL << 20)
 
 /* One --disk or --net, in command-line order: which list, which entry of it. */
-enum vmm_device_kind { VMM_DEVICE_DISK, VMM_DEVICE_NET };
+enum vmm_device_kind { VMM_DEVICE_DISK, VMM_DEVICE_NET, VMM_DEVICE_SHARE };
 
 struct vmm_device {
 	enum vmm_device_kind kind;
@@ -45,7 +47,10 @@ struct vmm_config {
 	struct net_opt nets[VMM_MAX_NICS];
 	unsigned int nnets;
 	char net_buf[VMM_MAX_NICS][4096];
-	struct vmm_device devices[VMM_MAX_DISKS + VMM_MAX_NICS];
+	struct p9_opt shares[VMM_MAX_SHARES];
+	unsigned int nshares;
+	char share_buf[VMM_MAX_SHARES][4096];
+	struct vmm_device devices[VMM_MAX_DISKS + VMM_MAX_NICS + VMM_MAX_SHARES];
 	unsigned int ndevices;
 };
 

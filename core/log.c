@@ -49,8 +49,13 @@ void log_limit_report(struct log_limit *limit)
 }
 
 static const char *const kind_names[THREAD_KINDS] = {
-    [THREAD_MAIN] = "main",	      [THREAD_VCPU] = "vcpu",	    [THREAD_BLK_SYNC] = "blk-sync",
-    [THREAD_BLK_URING] = "blk-uring", [THREAD_NET_TAP] = "net-tap", [THREAD_NET_USER] = "net-user",
+    [THREAD_MAIN] = "main",
+    [THREAD_VCPU] = "vcpu",
+    [THREAD_BLK_SYNC] = "blk-sync",
+    [THREAD_BLK_URING] = "blk-uring",
+    [THREAD_NET_TAP] = "net-tap",
+    [THREAD_NET_USER] = "net-user",
+    [THREAD_P9] = "p9",
     [THREAD_SPAWNER] = "spawner",
 };
 

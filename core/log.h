@@ -44,6 +44,7 @@ enum thread_kind {
 	THREAD_BLK_URING, /* a virtio-blk queue on io_uring */
 	THREAD_NET_TAP,	  /* a virtio-net card on a tap */
 	THREAD_NET_USER,  /* a virtio-net card on libslirp */
+	THREAD_P9,	  /* a virtio-9p share's 9P2000.L server */
 	THREAD_SPAWNER,	  /* starts the workers for threads that may not clone */
 	THREAD_KINDS
 };

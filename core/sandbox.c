@@ -87,6 +87,17 @@ static const char *const vcpu_calls[] = {"tgkill", "lseek"};
 static const char *const blk_sync_calls[] = {"preadv", "pwritev", "fdatasync", "fallocate"};
 static const char *const blk_uring_calls[] = {"io_uring_enter"};
 static const char *const net_tap_calls[] = {"readv", "writev"};
+/*
+ * The 9P2000.L server: lookups by openat2 only (plain openat stays EACCES),
+ * then calls on the fds it gave (p9.c). renameat2: glibc's renameat on
+ * some versions.
+ */
+static const char *const p9_calls[] = {
+    "openat2",	 "newfstatat", "fstatfs",   "getdents64", "lseek",     "pread64",
+    "pwrite64",	 "mkdirat",    "unlinkat",  "renameat",	  "renameat2", "symlinkat",
+    "linkat",	 "readlinkat", "mknodat",   "fchmod",	  "fchownat",  "ftruncate",
+    "utimensat", "fsync",      "fdatasync", "dup",
+};
 static const char *const net_user_calls[] = {
     "socket",	   "connect",	  "bind",     "listen",	 "accept",     "accept4",
     "sendto",	   "recvfrom",	  "sendmsg",  "recvmsg", "setsockopt", "getsockopt",
@@ -104,9 +115,13 @@ struct call_list {
 	}
 
 static const struct call_list kind_calls[THREAD_KINDS] = {
-    [THREAD_MAIN] = LIST(main_calls),	      [THREAD_VCPU] = LIST(vcpu_calls),
-    [THREAD_BLK_SYNC] = LIST(blk_sync_calls), [THREAD_BLK_URING] = LIST(blk_uring_calls),
-    [THREAD_NET_TAP] = LIST(net_tap_calls),   [THREAD_NET_USER] = LIST(net_user_calls),
+    [THREAD_MAIN] = LIST(main_calls),
+    [THREAD_VCPU] = LIST(vcpu_calls),
+    [THREAD_BLK_SYNC] = LIST(blk_sync_calls),
+    [THREAD_BLK_URING] = LIST(blk_uring_calls),
+    [THREAD_NET_TAP] = LIST(net_tap_calls),
+    [THREAD_NET_USER] = LIST(net_user_calls),
+    [THREAD_P9] = LIST(p9_calls),
     [THREAD_SPAWNER] = LIST(spawn_calls),
 };
 
@@ -150,7 +165,7 @@ static int allow_workers(scmp_filter_ctx ctx)
 {
 	int err = allow_ioctls(ctx, net_user_ioctls, ARRAY_SIZE(net_user_ioctls));
 
-	for (int k = THREAD_BLK_SYNC; k <= THREAD_NET_USER && !err; k++)
+	for (int k = THREAD_BLK_SYNC; k < THREAD_SPAWNER && !err; k++)
 		err = allow_names(ctx, kind_calls[k].names, kind_calls[k].n);
 	return err;
 }

@@ -60,6 +60,10 @@
  *   vmmtest.unreachable=ADDR:PORT
  *				unreachable: a TCP connect to ADDR:PORT does
  *				not succeed within 3 s
+ *   vmmtest.share=TAG:TEXT	share: mount the 9p share TAG (--share) on
+ *				/mnt/TAG, read its host-file (TEXT and a newline),
+ *				write guest-file ("written in the guest\n"), make
+ *				guest-dir and find both in a listing
  * and how the VM ends:
  *   vmmtest.exit=N		exit status N whatever the checks said
  *   vmmtest.run=PATH		after the checks, run the program or script at
@@ -133,6 +137,7 @@ struct vmmtest_opts {
 	struct disk_opt discard; /* DEV (the pattern's) */
 	struct disk_opt zeroes;	 /* DEV (the pattern's) */
 	struct disk_opt ro;	 /* DEV[:TEXT] */
+	struct disk_opt share;	 /* TAG:TEXT */
 	uint64_t pattern_sectors;
 	struct nc_opts net; /* the network checks' options */
 	char run[96];	    /* vmmtest.run=PATH, "" if not given */
@@ -178,6 +183,7 @@ static const struct vmmtest_disk_option vmmtest_disk_options[] = {
     {"discard", offsetof(struct vmmtest_opts, discard), ARG_NONE},
     {"zeroes", offsetof(struct vmmtest_opts, zeroes), ARG_NONE},
     {"ro", offsetof(struct vmmtest_opts, ro), ARG_OPTIONAL},
+    {"share", offsetof(struct vmmtest_opts, share), ARG_REQUIRED},
 };
 
 /* Keep the first error only: later ones are usually its consequences. */
@@ -1011,6 +1017,60 @@ static enum check_result check_ro(const struct guest_state *st, char *why, size_
 	return pass_if(!memcmp(before, after, sizeof(before)));
 }
 
+#define SHARE_GUEST_TEXT "written in the guest\n"
+
+static bool share_has(const char *dir, const char *name)
+{
+	struct dirent *d;
+	DIR *dh = opendir(dir);
+	bool found = false;
+
+	while (dh && (d = readdir(dh)))
+		found |= !strcmp(d->d_name, name);
+	if (dh)
+		closedir(dh);
+	return found;
+}
+
+/* A host directory over virtio-9p: read what the host wrote, write for it to read. */
+static enum check_result check_share(const struct guest_state *st, char *why, size_t len)
+{
+	const struct disk_opt *o = &st->opts.share;
+	char dir[64], path[96], text[128];
+	int fd;
+	ssize_t n;
+
+	if (!o->dev[0])
+		return CHECK_SKIP;
+	snprintf(dir, sizeof(dir), "/mnt/%s", o->dev);
+	mkdir("/mnt", 0755);
+	mkdir(dir, 0755);
+	if (mount(o->dev, dir, "9p", 0, "trans=virtio,version=9p2000.L") < 0) {
+		snprintf(why, len, "mount -t 9p %s %s: %s", o->dev, dir, strerror(errno));
+		return CHECK_FAIL;
+	}
+	snprintf(path, sizeof(path), "%s/host-file", dir);
+	if (read_file(path, text, sizeof(text)) < 0 || strlen(text) != strlen(o->arg) + 1 ||
+	    strncmp(text, o->arg, strlen(o->arg))) {
+		snprintf(why, len, "%s does not hold %s", path, o->arg);
+		return CHECK_FAIL;
+	}
+	snprintf(path, sizeof(path), "%s/guest-file", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	n = fd < 0 ? -1 : write(fd, SHARE_GUEST_TEXT, strlen(SHARE_GUEST_TEXT));
+	if (fd < 0 || n != (ssize_t)strlen(SHARE_GUEST_TEXT) || fsync(fd) < 0 || close(fd) < 0) {
+		snprintf(why, len, "write %s: %s", path, strerror(errno));
+		return CHECK_FAIL;
+	}
+	snprintf(path, sizeof(path), "%s/guest-dir", dir);
+	if (mkdir(path, 0755) < 0) {
+		snprintf(why, len, "mkdir %s: %s", path, strerror(errno));
+		return CHECK_FAIL;
+	}
+	snprintf(why, len, "guest-file or guest-dir missing from a listing of %s", dir);
+	return pass_if(share_has(dir, "guest-file") && share_has(dir, "guest-dir"));
+}
+
 static const struct {
 	const char *name;
 	check_fn run;
@@ -1031,6 +1091,7 @@ static const struct {
     {"discard", check_discard},
     {"write-zeroes", check_write_zeroes},
     {"ro", check_ro},
+    {"share", check_share},
 };
 
 /* Run the wanted checks, ours then the network's (which may add a note to

@@ -22,6 +22,7 @@
 #include "devices/mmio/virtio_mmio.h"
 #include "devices/virtio/blk.h"
 #include "devices/virtio/net.h"
+#include "devices/virtio/virtio_9p.h"
 #include "core/boot.h"
 #include "core/cli.h"
 #include "core/console.h"
@@ -202,12 +203,18 @@ static void destroy_net(void *net)
 	virtio_net_destroy(net);
 }
 
+static void destroy_share(void *share)
+{
+	virtio_9p_destroy(share);
+}
+
 /* The device the user asked for in slot @s: its model, and how to end it. */
 static int create_device(struct machine *m, const struct vmm_device *d, struct virtio_slot *s)
 {
 	const struct vmm_config *cfg = m->cfg;
 	struct virtio_blk *blk;
 	struct virtio_net *net;
+	struct virtio_9p *share;
 
 	switch (d->kind) {
 	case VMM_DEVICE_DISK:
@@ -225,6 +232,14 @@ static int create_device(struct machine *m, const struct vmm_device *d, struct v
 		s->vdev = virtio_net_dev(net);
 		s->device = net;
 		s->destroy = destroy_net;
+		return 0;
+	case VMM_DEVICE_SHARE:
+		share = virtio_9p_create(&cfg->shares[d->index], d->index, &m->vm.mem);
+		if (!share)
+			return -1;
+		s->vdev = virtio_9p_dev(share);
+		s->device = share;
+		s->destroy = destroy_share;
 		return 0;
 	}
 	return set_error("unknown device kind %d", (int)d->kind);

@@ -1142,6 +1142,12 @@ int p9_server_init(struct p9_server *s, const char *dir, bool read_only)
 	return 0;
 }
 
+void p9_server_reset(struct p9_server *s)
+{
+	fids_clear(s);
+	s->msize = 0;
+}
+
 void p9_server_destroy(struct p9_server *s)
 {
 	if (s->fids)

@@ -42,6 +42,8 @@ struct p9_server {
 /* Serve @dir (opened now, O_PATH); -1 with set_error() when it is no directory. */
 int p9_server_init(struct p9_server *s, const char *dir, bool read_only);
 void p9_server_destroy(struct p9_server *s);
+/* A new session (the device was reset): every fid gone, the version to agree again. */
+void p9_server_reset(struct p9_server *s);
 
 /*
  * Answer the T-message in @req (@req_len bytes as the guest gave them) into

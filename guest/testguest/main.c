@@ -4,7 +4,7 @@
  * tg.run= names (scenario.h) and ends the VM with the verdict.
  *
  *   tg.run=WORD[,WORD...]	WORD: GROUP (all its scenarios) or GROUP.NAME, run in
- *				the order given; default blk,net,hostile (not bench)
+ *				the order given; default blk,net,hostile,p9 (not bench)
  *
  * A word that names no scenario is a failure (a typo must not pass). Each
  * result line ends with the scenario's time in milliseconds of kvmclock.
@@ -22,6 +22,7 @@
 #include "virtio_blk.h"
 #include "virtio_mmio.h"
 #include "virtio_net.h"
+#include "virtio_9p.h"
 
 /*
  * The net and hostile groups live in files of their own; until those
@@ -37,13 +38,14 @@ static const struct tg_group *const groups[] = {
     &tg_hostile_group,
     &tg_bench_group,
     &tg_fault_group,
+    &tg_p9_group,
 };
 
 /*
  * Without tg.run=: every group but bench, which takes long and proves nothing
  * on its own, and fault, which needs a host that makes the faults (fault-test.sh).
  */
-static const char default_run[] = "blk,net,hostile";
+static const char default_run[] = "blk,net,hostile,p9";
 
 struct tally {
 	unsigned int passed, failed, skipped;
@@ -54,6 +56,7 @@ static const char *type_name(uint32_t id)
 	switch (id) {
 	case VIRTIO_ID_BLOCK: return "blk";
 	case VIRTIO_ID_NET: return "net";
+	case VIRTIO_ID_9P: return "9p";
 	}
 	return "other";
 }
@@ -170,6 +173,7 @@ int tg_main(void)
 	/* The order the virtio core asks for: drivers and knobs first, then discovery. */
 	virtio_blk_register();
 	virtio_net_register();
+	virtio_9p_register();
 	/* A knob the guest cannot honour would make every verdict a lie. */
 	if (virtio_params_from_cmdline() < 0) {
 		tg_printf("tg: FAIL setup: bad virtio.* parameter\n");

@@ -33,7 +33,7 @@ struct tg_group {
 
 /* Defined by the scenario files, listed in main.c. */
 extern const struct tg_group tg_blk_group, tg_net_group, tg_hostile_group, tg_bench_group,
-    tg_fault_group;
+    tg_fault_group, tg_p9_group;
 /* The fault group's network case, kept with the network scenarios it shares helpers with. */
 enum tg_result tg_net_tap_gone(char *msg, size_t len);
 

@@ -270,6 +270,15 @@ make_disks() {
 	printf 'last sector\n' | dd of="$d/ro.img" bs=512 seek=2047 conv=notrunc status=none
 	sha256sum <"$d/ro.img" >"$d/ro.sha256"
 	mount_count "$d/root.img" >"$d/root.mounts"
+	# A host directory for --share: the guest reads host-file, writes guest-file
+	# and makes guest-dir (vmmtest.share=TAG:$SHARE_TEXT).
+	mkdir -p "$d/share"
+	printf '%s\n' "$SHARE_TEXT" >"$d/share/host-file"
+}
+SHARE_TEXT=written-on-the-host
+# shared_back NAME: what boot NAME's guest wrote into its share arrived, byte for byte.
+shared_back() {
+	[ "$(cat "$tmp/$1/share/guest-file")" = "written in the guest" ] && [ -d "$tmp/$1/share/guest-dir" ]
 }
 # The ext4 mount count of image $1.
 mount_count() {
@@ -370,14 +379,16 @@ exit
 # Also a network card on a tap device, in a namespace where the host end is
 # 192.0.2.1 and a netpattern server waits: the kernel gives the guest its
 # address (ip=), the guest pings the host and runs the TCP exchange with the
-# server. A MAC and MTU of our choosing.
+# server. A MAC and MTU of our choosing. And a host directory over virtio-9p
+# (--share, a tag of our own): read in the guest, written back.
 make_disks disk-dt
 TAP_MAC=02:76:6d:74:61:70
 boot_in "$ns_tap" disk-dt --kernel $K/vmlinux --mem 128M \
 	--disk "$tmp/disk-dt/root.img,serial=vmm-root-dt" \
 	--disk "$tmp/disk-dt/data.img" --disk "$tmp/disk-dt/ro.img,ro" \
-	--net tap,ifname=vmmtap0,mac=$TAP_MAC,mtu=1400 \
-	--cmdline "$quiet vmmtest.dt=1 vmmtest.cpus=1 vmmtest.mem_mb=128 vmmtest.queues=vda:1 \
+	--net tap,ifname=vmmtap0,mac=$TAP_MAC,mtu=1400 --share "$tmp/disk-dt/share,tag=dt-share" \
+	--cmdline "$quiet vmmtest.share=dt-share:$SHARE_TEXT vmmtest.dt=1 vmmtest.cpus=1 \
+	vmmtest.mem_mb=128 vmmtest.queues=vda:1 \
 	$(disk_cmdline vmm-root-dt) ip=192.0.2.2::192.0.2.1:255.255.255.0::eth0:off \
 	vmmtest.ip=eth0:192.0.2.2/24 vmmtest.mac=eth0:$TAP_MAC vmmtest.mtu=eth0:1400 \
 	vmmtest.ping=192.0.2.1 vmmtest.tcp=192.0.2.1:5001:$NET_BYTES"
@@ -391,12 +402,13 @@ seccomp_watch disk-dt
 # the guest gets 10.0.2.15 by DHCP, must not reach the host's 127.0.0.1:5002
 # as 10.0.2.2:5002 (a listener there must see no connection), and serves
 # the TCP exchange on port 7001 to a host client on the forward 127.0.0.1:6001.
+# Its share has the default tag, share0, found through the MP-table path.
 make_disks disk-mptable
 boot_in "$ns_user" disk-mptable --kernel $K/vmlinux --mem 128M --mptable --no-eventfd --cpus 2 \
 	--disk "$tmp/disk-mptable/root.img,serial=vmm-root-mp" \
 	--disk "$tmp/disk-mptable/data.img,io=sync" --disk "$tmp/disk-mptable/ro.img,ro" \
-	--net user,restrict=on,hostfwd=tcp:127.0.0.1:6001-:7001 \
-	--cmdline "$quiet vmmtest.dt=0 vmmtest.cpus=2 vmmtest.queues=vda:2 vmmtest.exit=3 \
+	--net user,restrict=on,hostfwd=tcp:127.0.0.1:6001-:7001 --share "$tmp/disk-mptable/share" \
+	--cmdline "$quiet vmmtest.share=share0:$SHARE_TEXT vmmtest.dt=0 vmmtest.cpus=2 vmmtest.queues=vda:2 vmmtest.exit=3 \
 	$(disk_cmdline vmm-root-mp) ip=dhcp vmmtest.ip=eth0:10.0.2.15/24 \
 	vmmtest.mac=eth0:02:76:6d:00:00:00 vmmtest.mtu=eth0:1500 \
 	vmmtest.unreachable=10.0.2.2:5002 vmmtest.serve=7001:$NET_BYTES"
@@ -421,17 +433,22 @@ else
 fi
 disk_checks="setup cmdline devicetree cpus root serial disk-size write-cache pattern discard"
 disk_checks="$disk_checks write-zeroes ro"
-expect disk-dt 0 $disk_checks mem queues ip mac mtu ping tcp
+expect disk-dt 0 $disk_checks mem queues ip mac mtu ping tcp share
 check_disks disk-dt
-# main, vcpu0, a blk-uring worker per disk, the net-tap worker.
-check_seccomp disk-dt 6
+host_check disk-dt "the guest's file and directory reached the host through the share" \
+	shared_back disk-dt
+# main, vcpu0, a blk-uring worker per disk, the net-tap worker, the p9 worker, the spawner.
+check_seccomp disk-dt 8
 check_exchange disk-dt tcp disk-dt-server
 host_check disk-dt "the host's server talked to the guest's address" \
 	tool_said disk-dt-server '^netpattern: client 192\.0\.2\.2:'
-expect disk-mptable 3 $disk_checks queues ip mac mtu unreachable serve
+expect disk-mptable 3 $disk_checks queues ip mac mtu unreachable serve share
 check_disks disk-mptable
-# main, two vCPUs, two workers per disk (blk-uring, and blk-sync for the data disk), net-user.
-check_seccomp disk-mptable 10
+host_check disk-mptable "the guest's file and directory reached the host through the share" \
+	shared_back disk-mptable
+# main, two vCPUs, two workers per disk (blk-uring, and blk-sync for the data disk), net-user,
+# p9, the spawner.
+check_seccomp disk-mptable 12
 check_exchange disk-mptable serve disk-mptable-client
 host_check disk-mptable "no connection reached the host's 127.0.0.1:5002 (restrict=on)" \
 	tool_said disk-mptable-listener '^netpattern: stopped, no client$'

@@ -131,6 +131,14 @@ expect_error "too many disks" "at most 8 disks" $VMM --kernel "$work/tiny.elf" \
 expect_error "missing disk" "disk '$work/nope'" $VMM --kernel "$work/tiny.elf" --disk "$work/nope"
 expect_error "disk is a directory" "is a directory" $VMM --kernel "$work/tiny.elf" --disk "$work"
 expect_error "empty disk" "is empty" $VMM --kernel "$work/tiny.elf" --disk "$work/empty"
+expect_error "missing share" "--share $work/nope: No such file or directory" \
+	$VMM --kernel "$work/tiny.elf" --share "$work/nope"
+expect_error "share not a directory" "Not a directory" \
+	$VMM --kernel "$work/tiny.elf" --share "$work/tiny.elf"
+expect_error "bad share option" "--share: unknown option 'rw'" \
+	$VMM --kernel "$work/tiny.elf" --share "$work,rw"
+expect_error "share tag too long" "must be 1 to 64 bytes" \
+	$VMM --kernel "$work/tiny.elf" --share "$work,tag=$(printf 'x%.0s' $(seq 65))"
 expect_error "read-only disk is a FIFO" "not a regular file or a block device" \
 	timeout 10 $VMM --kernel "$work/tiny.elf" --disk "$work/fifo,ro"
 expect_error "disk is a FIFO" "not a regular file or a block device" \
@@ -241,6 +249,7 @@ expect_denied blk-uring $VMM --kernel "$tg" --mem 64M --disk "$work/tg.img,seria
 	--cmdline "$blk_probe"
 expect_denied blk-sync $VMM --kernel "$tg" --mem 64M --disk "$work/tg.img,serial=tg-scratch,io=sync" \
 	--cmdline "$blk_probe"
+expect_denied p9 $VMM --kernel "$tg" --mem 64M --share "$work" --cmdline "tg.run=p9.probe"
 expect_denied net-user $VMM --kernel "$tg" --mem 64M --net user --cmdline "tg.run=net.arp"
 if [ "$(id -u)" = 0 ]; then
 	expect_denied net-tap unshare -n $VMM --kernel "$tg" --mem 64M --net tap \

@@ -3,7 +3,8 @@
 # blk scenarios with the devices found in the device tree, again with
 # --mptable (found on the command line), with --no-eventfd (notifies and
 # interrupts through VM exits) and with the worker-thread disk backend; the
-# hostile scenarios (whatever that group holds); a short bench. Every run
+# hostile scenarios (whatever that group holds); the p9 group on a share; a
+# short bench. Every run
 # must end with status 0, name every expected scenario as PASS and sum up
 # with nothing failed.
 #
@@ -117,6 +118,30 @@ else
 	bad hostile "exit status $rc, $(grep '^tg: summary' "$work/hostile.log" || echo 'no summary')"
 	show_log "$work/hostile.log"
 fi
+
+# The p9 group on a share beside an "outside" directory its symlinks point
+# at (absolute and relative), with a tag of our own, in device-tree and
+# MP-table mode: the guest reads the host's file and writes its own, which
+# must arrive byte for byte; outside must keep exactly its one file.
+mkdir -p "$work/p9/share" "$work/p9/outside"
+printf 'vmm 9p host file\n' >"$work/p9/share/tg-host-file"
+printf 'host secret\n' >"$work/p9/outside/secret"
+ln -s ../outside "$work/p9/share/out"
+ln -s "$work/p9/outside" "$work/p9/share/abs"
+for mode in dt mptable; do
+	rm -f "$work/p9/share/tg-guest-file"
+	flags=()
+	[ "$mode" = mptable ] && flags=(--mptable)
+	run "p9-$mode" "${flags[@]}" --share "$work/p9/share,tag=tg-share" \
+		--cmdline "tg.run=p9 tg.p9.tag=tg-share"
+	if check_group "p9-$mode" p9 "probe session escape hostile"; then
+		[ "$(cat "$work/p9/share/tg-guest-file" 2>/dev/null)" = "written by the test guest" ] ||
+			bad "p9-$mode" "tg-guest-file on the host: '$(cat "$work/p9/share/tg-guest-file")'"
+		[ "$(ls -A "$work/p9/outside")" = secret ] &&
+			[ "$(cat "$work/p9/outside/secret")" = "host secret" ] ||
+			bad "p9-$mode" "the outside directory changed: $(ls -A "$work/p9/outside")"
+	fi
+done
 
 # A short bench: both kinds pass (every status OK) and print their figures.
 run bench "${disks[@]}" --cmdline \
