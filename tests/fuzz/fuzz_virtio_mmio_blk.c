@@ -35,6 +35,7 @@
 #define GSI	    16
 #define NR_QUEUES   2
 #define DEADLINE_NS (2000ULL * 1000 * 1000)
+#define QUIESCE_NS  (50ULL * 1000 * 1000) /* after a notify, before the driver goes on */
 
 static uint8_t ram[RAM_SIZE], shadow[RAM_SIZE], prev[RAM_SIZE], allow[RAM_SIZE];
 static struct guest_mem mem;
@@ -137,8 +138,7 @@ static void setup_queue(struct fz *f, unsigned int q)
 	 * would look as if it never answered.
 	 */
 	if (!live) {
-		fz_ring_init(&rings[q], shadow, RAM_SIZE, base, base + 0x1000, base + 0x2000,
-			     size);
+		fz_ring_init(&rings[q], shadow, RAM_SIZE, base, base + 0x1000, base + 0x2000, size);
 		publish();
 		/* New rings are zeroed in RAM too, whatever an earlier session left. */
 		memcpy(ram + base, shadow + base, 0x3000);
@@ -174,6 +174,8 @@ static void bring_up(struct fz *f)
 	reg_write(VIRTIO_MMIO_STATUS, st | VIRTIO_CONFIG_S_DRIVER_OK);
 }
 
+static void wait_answered(bool must, unsigned int only);
+
 /* A register access anywhere in the window, of any size. */
 static void raw_access(struct fz *f, bool write)
 {
@@ -183,6 +185,8 @@ static void raw_access(struct fz *f, bool write)
 
 	fz_bytes(f, data, sizeof(data));
 	io_bus_access(&bus, BASE + off, data, len, write);
+	if (write && off <= VIRTIO_MMIO_QUEUE_NOTIFY && off + len > VIRTIO_MMIO_QUEUE_NOTIFY)
+		wait_answered(false, data[VIRTIO_MMIO_QUEUE_NOTIFY - off]);
 }
 
 static uint64_t now_ns(void)
@@ -198,23 +202,34 @@ static uint16_t ram_u16(uint64_t gpa)
 	return __atomic_load_n((uint16_t *)(ram + gpa), __ATOMIC_ACQUIRE);
 }
 
-/* Every ready queue of a live device answers what it was given, or the device gives up. */
-static void check_answered(void)
+/*
+ * Every ready queue of a live device answers what it was given, or the
+ * device gives up, within the deadline: checked at the end (@must), and
+ * waited for after every notify, so that the driver never rewrites a
+ * descriptor while a worker reads it (a torn descriptor names bytes no
+ * driver offered: a false alarm of the write check, found by a long run).
+ */
+static void wait_answered(bool must, unsigned int only)
 {
 	struct virtio_dev *vdev = virtio_blk_dev(blk);
-	uint64_t end = now_ns() + DEADLINE_NS;
+	uint64_t end = now_ns() + (must ? DEADLINE_NS : QUIESCE_NS);
 
 	if (!(virtio_get_status(vdev) & VIRTIO_CONFIG_S_DRIVER_OK))
 		return;
 	for (unsigned int q = 0; q < NR_QUEUES; q++) {
+		if (!must && q != only)
+			continue;
 		/* The rings the device took at DRIVER_OK: later layout writes were ignored. */
 		const struct virtqueue *vq = &vdev->vqs[q];
 
 		if (!vq->ready)
 			continue;
-		reg_write(VIRTIO_MMIO_QUEUE_NOTIFY, q);
+		if (must)
+			reg_write(VIRTIO_MMIO_QUEUE_NOTIFY, q);
 		while (ram_u16(vq->used_gpa + 2) != ram_u16(vq->avail_gpa + 2) &&
 		       !virtio_is_broken(vdev)) {
+			if (now_ns() >= end && !must)
+				return;
 			if (now_ns() >= end)
 				fprintf(stderr,
 					"queue %u: avail %u used %u (device: last_avail %u used %u "
@@ -263,7 +278,13 @@ static void step(struct fz *f)
 		fz_ring_post(f, &rings[q], BUF_AREA, RAM_SIZE - BUF_AREA);
 		publish();
 		break;
-	case 4: reg_write(VIRTIO_MMIO_QUEUE_NOTIFY, fz_u8(f) & 0x80 ? fz_u32(f) : q); break;
+	case 4: {
+		uint32_t which = fz_u8(f) & 0x80 ? fz_u32(f) : q;
+
+		reg_write(VIRTIO_MMIO_QUEUE_NOTIFY, which);
+		wait_answered(false, which);
+		break;
+	}
 	case 5: raw_access(f, true); break;
 	case 6: raw_access(f, false); break;
 	case 7: reg_write(VIRTIO_MMIO_INTERRUPT_ACK, reg_read(VIRTIO_MMIO_INTERRUPT_STATUS)); break;
@@ -295,7 +316,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		step(&f);
 		note_layouts();
 	}
-	check_answered();
+	wait_answered(true, 0);
 	/* The end of every input: the workers stop, the image is as it was. */
 	reg_write(VIRTIO_MMIO_STATUS, 0);
 	check_writes();
