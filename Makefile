@@ -37,8 +37,15 @@ VMM_ASAN  := build/vmm-asan
 
 all: vmm
 
-vmm: build/obj/machine/main.o $(VMM_OBJS)
+# The composition root: main.c, run mode, and run mode's init carried inside.
+ROOT_OBJS = $(1)/machine/main.o $(1)/machine/run.o $(1)/machine/run_init.o
+
+vmm: $(call ROOT_OBJS,build/obj) $(VMM_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+build/obj/machine/run_init.o build/asan/machine/run_init.o: machine/run_init.S build/guest/run-init
+	@mkdir -p $(@D)
+	$(CC) -c -o $@ $<
 
 build/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -48,7 +55,7 @@ build/asan/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SANFLAGS) $(shell pkg-config --cflags check) -c -o $@ $<
 
-$(VMM_ASAN): build/asan/machine/main.o $(VMM_SRCS:%.c=build/asan/%.o)
+$(VMM_ASAN): $(call ROOT_OBJS,build/asan) $(VMM_SRCS:%.c=build/asan/%.o)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
 $(UNIT_BIN): $(ASAN_OBJS)

@@ -82,7 +82,12 @@ enum opt_id {
 	OPT_MPTABLE,
 	OPT_NO_EVENTFD,
 	OPT_HELP,
-	OPT_VERSION
+	OPT_VERSION,
+	OPT_EXEC,
+	OPT_ROOT,
+	OPT_RWDIR,
+	OPT_TIMEOUT,
+	OPT_VERBOSE
 };
 
 static const struct {
@@ -103,6 +108,11 @@ static const struct {
     {"no-eventfd", OPT_NO_EVENTFD, false},
     {"mem-overcommit", OPT_MEM_OVERCOMMIT, false},
     {"no-seccomp", OPT_NO_SECCOMP, false},
+    {"exec", OPT_EXEC, true},
+    {"root", OPT_ROOT, true},
+    {"rwdir", OPT_RWDIR, true},
+    {"timeout", OPT_TIMEOUT, true},
+    {"verbose", OPT_VERBOSE, false},
     {"help", OPT_HELP, false},
     {"version", OPT_VERSION, false},
 };
@@ -120,6 +130,19 @@ static int apply_option(struct vmm_config *cfg, enum opt_id id, const char *val)
 	case OPT_NO_EVENTFD: cfg->no_eventfd = true; return 0;
 	case OPT_HELP: cfg->help = true; return 0;
 	case OPT_VERSION: cfg->version = true; return 0;
+	case OPT_EXEC:
+		if (!*val)
+			return set_error("--exec: empty command");
+		cfg->exec = val;
+		return 0;
+	case OPT_ROOT: cfg->root = val; return 0;
+	case OPT_VERBOSE: cfg->verbose = true; return 0;
+	case OPT_RWDIR:
+		if (cfg->nrwdirs >= VMM_MAX_RWDIRS)
+			return set_error("--rwdir: at most %d", VMM_MAX_RWDIRS);
+		cfg->rwdirs[cfg->nrwdirs++] = val;
+		return 0;
+	case OPT_TIMEOUT: return parse_count("--timeout", val, 1, VMM_MAX_TIMEOUT, &cfg->timeout);
 	case OPT_DISK: return parse_disk(cfg, val);
 	case OPT_NET: return parse_net(cfg, val);
 	case OPT_SHARE: return parse_share(cfg, val);
@@ -173,6 +196,9 @@ int cli_parse(int argc, char *const argv[], struct vmm_config *cfg)
 	}
 	if (!cfg->kernel && !cfg->help && !cfg->version && !cfg->dump_dtb)
 		return set_error("no kernel given (use --kernel PATH, or --help)");
+	if (!cfg->exec && (cfg->root || cfg->nrwdirs))
+		return set_error("--%s is for run mode: give --exec CMD too",
+				 cfg->root ? "root" : "rwdir");
 	return 0;
 }
 
@@ -212,6 +238,14 @@ void cli_usage(const char *prog)
 	       "                      trans=virtio,version=9p2000.L TAG /mnt (default tag\n"
 	       "                      share0, share1...); files are made as the VMM's user;\n"
 	       "                      ro refuses every write\n"
+	       "  --exec CMD          run mode: boot with the host's / as the guest's root\n"
+	       "                      (read-only, over 9p), the current directory read-write\n"
+	       "                      at its path, run /bin/sh -c CMD there and exit with its\n"
+	       "                      status (125: the guest could not set up)\n"
+	       "  --root DIR          run mode: DIR instead of / as the guest's root\n"
+	       "  --rwdir DIR         run mode: DIR read-write too (up to %d)\n"
+	       "  --verbose           run mode: kernel messages on the console\n"
+	       "  --timeout SECONDS   end the VM after SECONDS with one line, exit status 124\n"
 	       "  --mptable           describe the platform with an MP table instead of a\n"
 	       "                      device tree (for kernels without CONFIG_OF)\n"
 	       "  --dump-dtb FILE     write the device tree blob to FILE and exit\n"
@@ -221,5 +255,5 @@ void cli_usage(const char *prog)
 	       "  --help, --version\n\n"
 	       "Console: COM1 on stdin/stdout; Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.\n",
 	       prog, VMM_MAX_CPUS, VMM_MAX_DISKS, BLK_POLL_US_DEFAULT, BLK_POLL_US_MAX,
-	       VMM_MAX_NICS, VMM_MAX_SHARES);
+	       VMM_MAX_NICS, VMM_MAX_SHARES, VMM_MAX_RWDIRS);
 }

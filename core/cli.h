@@ -18,6 +18,8 @@
 #define VMM_MAX_DISKS	8
 #define VMM_MAX_NICS	4
 #define VMM_MAX_SHARES	8
+#define VMM_MAX_RWDIRS	4
+#define VMM_MAX_TIMEOUT (7 * 24 * 3600) /* --timeout: a week */
 #define VMM_DEFAULT_MEM (256ULL << 20)
 
 /* One --disk or --net, in command-line order: which list, which entry of it. */
@@ -41,6 +43,12 @@ struct vmm_config {
 	bool no_seccomp; /* no seccomp filters (no new privileges and no core dumps still) */
 	bool help;
 	bool version;
+	const char *exec; /* --exec CMD: run mode (machine/run.c) */
+	const char *root; /* --root DIR: the guest's root in run mode, "/" if NULL */
+	const char *rwdirs[VMM_MAX_RWDIRS];
+	unsigned int nrwdirs;
+	bool verbose;	      /* run mode: kernel messages on the console */
+	unsigned int timeout; /* --timeout SECONDS: end the VM with 124; 0: never */
 	struct blk_opt disks[VMM_MAX_DISKS];
 	unsigned int ndisks;
 	char disk_buf[VMM_MAX_DISKS][4096]; /* what disks[] point into */

@@ -19,6 +19,13 @@ GUEST_LDFLAGS	?= -static -s
 GUEST_BUSYBOX	?= /bin/busybox
 GUEST_ROOTFS_SIZE ?= 16M
 
+# Run mode's PID 1 (--exec), linked into ./vmm itself (machine/run_init.S).
+build/guest/run-init: guest/run-init.c guest/vmm-guest-abi.h
+	@command -v $(GUEST_CC) >/dev/null || \
+		{ echo "guest: $(GUEST_CC) not found: apt-get install musl-tools" >&2; exit 1; }
+	@mkdir -p $(@D)
+	$(GUEST_CC) $(GUEST_CFLAGS) $(GUEST_LDFLAGS) -o $@ guest/run-init.c
+
 .PHONY: guest guest-clean
 
 guest: $(GUEST_INITRAMFS) $(GUEST_INITRAMFS_GZ) $(GUEST_ROOTFS) $(GUEST_DISKPATTERN) \

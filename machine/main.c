@@ -23,6 +23,7 @@
 #include "devices/virtio/blk.h"
 #include "devices/virtio/net.h"
 #include "devices/virtio/virtio_9p.h"
+#include "machine/run.h"
 #include "core/boot.h"
 #include "core/cli.h"
 #include "core/console.h"
@@ -58,11 +59,12 @@ struct machine {
 	struct file_buf kernel;
 	struct file_buf initrd;
 	struct kernel_image image;
-	uint64_t initrd_addr;
+	uint64_t initrd_addr, initrd_size; /* the loaded one: --initrd's or run mode's */
 	int uart_space_efd;
 	struct virtio_mmio_host virtio_host;
 	struct virtio_slot virtio[VIRTIO_MAX_DEVICES];
 	unsigned int nr_virtio;
+	struct run_mode run; /* --exec: its initramfs and command-line words */
 };
 
 static uint64_t ms_since(const struct timespec *t0)
@@ -133,6 +135,12 @@ static int load_images(struct machine *m)
 	if (m->initrd.data &&
 	    initrd_load(m->initrd.data, m->initrd.size, &m->vm.mem, &m->image, &m->initrd_addr) < 0)
 		return set_error("initrd '%s': %s", cfg->initrd, last_error());
+	m->initrd_size = m->initrd.size;
+	if (m->run.initrd && initrd_load(m->run.initrd, m->run.initrd_size, &m->vm.mem, &m->image,
+					 &m->initrd_addr) < 0)
+		return set_error("--exec: %s", last_error());
+	if (m->run.initrd)
+		m->initrd_size = m->run.initrd_size;
 	return 0;
 }
 
@@ -284,11 +292,13 @@ static int build_cmdline(const struct machine *m, char *cmdline, size_t size)
 {
 	static char virtio[VIRTIO_MAX_DEVICES][80];
 	const struct vmm_config *cfg = m->cfg;
-	const char *parts[3 + VIRTIO_MAX_DEVICES];
+	const char *parts[4 + VIRTIO_MAX_DEVICES];
 	unsigned int n = 0;
 
 	parts[n++] = DEFAULT_CMDLINE;
-	if (cfg->ndisks && !cfg->initrd && !cmdline_has_param(cfg->cmdline, "root"))
+	if (m->run.cmdline)
+		parts[n++] = m->run.cmdline;
+	if (cfg->ndisks && !cfg->initrd && !cfg->exec && !cmdline_has_param(cfg->cmdline, "root"))
 		parts[n++] = DISK_ROOT_CMDLINE;
 	for (unsigned int i = 0; cfg->mptable && i < m->nr_virtio; i++) {
 		if (virtio_mmio_cmdline(&m->virtio[i].transport, virtio[i], sizeof(virtio[i])) < 0)
@@ -309,7 +319,7 @@ static int write_boot_info(struct machine *m)
 	    .kernel = &m->image,
 	    .cmdline = cmdline,
 	    .initrd_addr = m->initrd_addr,
-	    .initrd_size = m->initrd.size,
+	    .initrd_size = m->initrd_size,
 	};
 	int size;
 
@@ -372,6 +382,21 @@ static void console_input(struct machine *m, struct console_escape *esc, bool *s
 	uart_receive(&m->com1, out, n);
 }
 
+/* Milliseconds to --timeout's end (-1: no timeout), ending the VM once it has come. */
+static int timeout_ms(struct machine *m)
+{
+	uint64_t limit = (uint64_t)m->cfg->timeout * 1000, ran = ms_since(&m->vm.start);
+	char why[64];
+
+	if (!m->cfg->timeout)
+		return -1;
+	if (ran < limit)
+		return (int)MIN(limit - ran, (uint64_t)INT32_MAX);
+	snprintf(why, sizeof(why), "timed out after %u s", m->cfg->timeout);
+	vm_request_stop(&m->vm, RUN_STATUS_TIMEOUT, why);
+	return 0;
+}
+
 /* The main thread's loop: console input and signals until the VM stops. */
 static void run_console(struct machine *m)
 {
@@ -391,7 +416,7 @@ static void run_console(struct machine *m)
 
 		if (stdin_open && uart_rx_space(&m->com1))
 			p[3].fd = STDIN_FILENO;
-		if (poll(p, 4, -1) < 0 && errno != EINTR)
+		if (poll(p, 4, timeout_ms(m)) < 0 && errno != EINTR)
 			break;
 		if ((p[1].revents & POLLIN) && read(sfd, &si, sizeof(si)) == sizeof(si))
 			vm_request_stop(&m->vm, VMM_EXIT_SIGNAL + (int)si.ssi_signo,
@@ -446,7 +471,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	m.cfg = &cfg;
-	if (describe_machine(&m) < 0)
+	/* Before the machine is described: run mode adds its shares to the devices. */
+	if (run_mode_prepare(&cfg, &m.run) < 0 || describe_machine(&m) < 0)
 		goto fail;
 	if (cfg.dump_dtb)
 		status = dump_dtb(&m.fdt, cfg.dump_dtb);
@@ -455,6 +481,7 @@ int main(int argc, char **argv)
 	destroy_virtio_devices(&m);
 	vm_destroy(&m.vm);
 	log_limit_report(&marker_log);
+	run_mode_release(&m.run);
 	if (status < 0)
 		goto fail;
 	return status;

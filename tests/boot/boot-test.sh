@@ -93,6 +93,23 @@ boot_from() {
 	jobs_to_wait+=($!)
 }
 
+# boot_exec NAME DIR ARGS...: a run-mode boot (--exec in ARGS) started in
+# DIR, its stdout in $logs/NAME.out, stderr in .err, exit status in .rc.
+boot_exec() {
+	local name=$1 dir=$2 vmm
+	shift 2
+	vmm=$(realpath $VMM)
+	wait_for_slot
+	(
+		rc=0
+		cd "$dir" && timeout -k 10 "$TIMEOUT" "$vmm" "$@" </dev/null >"$logs/$name.out" \
+			2>"$logs/$name.err" || rc=$?
+		echo $rc >"$logs/$name.rc"
+	) &
+	running+=($!)
+	jobs_to_wait+=($!)
+}
+
 # boot NAME ARGS...: a boot with no console input.
 boot() {
 	boot_from /dev/null "$@"
@@ -414,6 +431,17 @@ boot_in "$ns_user" disk-mptable --kernel $K/vmlinux --mem 128M --mptable --no-ev
 	vmmtest.unreachable=10.0.2.2:5002 vmmtest.serve=7001:$NET_BYTES"
 client_when_listening disk-mptable "$ns_user" 7001 127.0.0.1 6001 # takes $!: first
 seccomp_watch disk-mptable
+# Run mode: the host's / read-only as the guest's root, the current
+# directory read-write at its path, one --rwdir more. The command's output
+# must be exactly what it printed (no kernel messages, no CRs), its status
+# the VMM's, its files on the host; a timeout ends the other with 124.
+mkdir -p "$tmp/exec/cwd" "$tmp/exec/extra" "$tmp/exec-timeout"
+EXEC_CMD='echo hi > out; uname -r; touch /etc/vmm-exec-test 2>/dev/null || echo root-read-only
+echo t > /tmp/t && cat /tmp/t; echo extra > '"$tmp/exec/extra"'/file; pwd; exit 7'
+boot_exec exec "$tmp/exec/cwd" --kernel $K/vmlinux --mem 128M --rwdir "$tmp/exec/extra" \
+	--exec "$EXEC_CMD"
+boot_exec exec-timeout "$tmp/exec-timeout" --kernel $K/vmlinux --mem 128M --timeout 240 \
+	--exec 'echo started; sleep 1000'
 # Two vCPUs from the device tree; the guest powers off (syscon-poweroff).
 boot smp2-poweroff --kernel $K/vmlinux $common --cpus 2 \
 	--cmdline "$quiet vmmtest.dt=1 vmmtest.cpus=2 vmmtest.poweroff=1"
@@ -459,6 +487,20 @@ if grep -q "vmm: guest reset" "$logs/bzimage-reboot.log"; then
 else
 	not_ok "reboot not reported as a reset"
 fi
+
+# exec_output: what the run-mode boot printed, byte for byte.
+exec_output() {
+	printf '%s\nroot-read-only\nt\n%s\n' "$(kernel_release)" "$tmp/exec/cwd" |
+		cmp - "$logs/exec.out"
+}
+kernel_release() { strings $K/vmlinux | sed -n 's/^Linux version \([^ ]*\) .*/\1/p' | head -n 1; }
+host_check exec "exit status 7, the command's own" test "$(cat "$logs/exec.rc")" = 7
+host_check exec "stdout is the command's output only" exec_output
+host_check exec "out and the --rwdir file written on the host" \
+	test "$(cat "$tmp/exec/cwd/out")/$(cat "$tmp/exec/extra/file")" = hi/extra
+host_check exec-timeout "--timeout: status 124 after the command started, one line" \
+	test "$(cat "$logs/exec-timeout.rc"):$(cat "$logs/exec-timeout.out"):$(cat "$logs/exec-timeout.err")" \
+	= "124:started:vmm: timed out after 240 s"
 
 echo "boot: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -131,6 +131,14 @@ expect_error "too many disks" "at most 8 disks" $VMM --kernel "$work/tiny.elf" \
 expect_error "missing disk" "disk '$work/nope'" $VMM --kernel "$work/tiny.elf" --disk "$work/nope"
 expect_error "disk is a directory" "is a directory" $VMM --kernel "$work/tiny.elf" --disk "$work"
 expect_error "empty disk" "is empty" $VMM --kernel "$work/tiny.elf" --disk "$work/empty"
+expect_error "root without exec" "--root is for run mode: give --exec CMD too" \
+	$VMM --kernel "$work/tiny.elf" --root /
+expect_error "exec with initrd" "--exec builds its own initramfs: drop --initrd" \
+	$VMM --kernel "$work/tiny.elf" --initrd "$work/tiny.elf" --exec true
+expect_error "empty exec" "--exec: empty command" $VMM --kernel "$work/tiny.elf" --exec ""
+expect_error "bad timeout" "--timeout: bad count '0'" $VMM --kernel "$work/tiny.elf" --timeout 0
+expect_error "missing rwdir" "--rwdir $work/nope: No such file or directory" \
+	$VMM --kernel "$work/tiny.elf" --exec true --rwdir "$work/nope"
 expect_error "missing share" "--share $work/nope: No such file or directory" \
 	$VMM --kernel "$work/tiny.elf" --share "$work/nope"
 expect_error "share not a directory" "Not a directory" \
@@ -303,6 +311,17 @@ for sig in TERM INT; do
 		bad "SIG$sig" "console '$line', exit status $rc, expected $want"
 	fi
 done
+
+# --timeout ends a guest that never stops: status 124, one line.
+timeout 30 $VMM --kernel "$work/spin.elf" --mem 32M --timeout 1 >"$work/out" 2>"$work/err" </dev/null
+rc=$?
+# (The guest's boot-time marker adds its own line first.)
+if [ "$rc" -eq 124 ] && [ "$(grep -vc 'guest reached init' "$work/err")" -eq 1 ] &&
+	[ "$(tail -n 1 "$work/err")" = "vmm: timed out after 1 s" ]; then
+	ok "--timeout 1 ends a spinning guest with 124"
+else
+	bad "--timeout" "exit status $rc, stderr: $(head -c 300 "$work/err")"
+fi
 
 if $VMM --help | grep -q -- '--kernel PATH' && $VMM --version | grep -q '^vmm '; then
 	ok "help and version"

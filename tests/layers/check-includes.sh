@@ -1,7 +1,7 @@
 #!/bin/bash
 # The layering rules of README's "Layout", checked over the #include lines:
 #
-#   machine/        the composition root: may include anything; nothing includes it
+#   machine/        the composition root: may include anything; nothing outside it includes it
 #   core/           the KVM VM, vCPUs, boot, loaders, CLI; may include devices/
 #                   (the CLI calls the devices' option parsers; the VM has the buses)
 #   devices/        the device models, their transports and backends: from core/
@@ -50,9 +50,10 @@ check() {
 	edges=$(includes "$dir") || { echo "layers: cannot read $dir"; return 1; }
 	while read -r file inc; do
 		[ -n "$file" ] || continue
-		case $inc in
-		machine/*)
-			echo "layers: $file includes $inc: nothing includes the composition root"
+		case $file:$inc in
+		machine/*:machine/*) ;; # the root's own parts (run mode) among themselves
+		*:machine/*)
+			echo "layers: $file includes $inc: nothing outside machine/ includes the composition root"
 			bad=1
 			;;
 		esac
