@@ -135,7 +135,7 @@ static int build_initramfs(struct run_mode *run, const struct buf *orders)
 static int add_rw_shares(struct vmm_config *cfg, struct run_mode *run, char (*rw)[PATH_MAX + 16],
 			 unsigned int *nrw)
 {
-	static char tags[VMM_MAX_SHARES][16], paths[VMM_MAX_SHARES][PATH_MAX];
+	static char tags[VMM_MAX_SHARES][24], paths[VMM_MAX_SHARES][PATH_MAX];
 	const char *dirs[1 + VMM_MAX_RWDIRS];
 	unsigned int n = 0;
 
