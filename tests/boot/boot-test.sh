@@ -96,15 +96,16 @@ boot_from() {
 # boot_exec NAME DIR ARGS...: a run-mode boot (--exec in ARGS) started in
 # DIR, its stdout in $logs/NAME.out, stderr in .err, exit status in .rc.
 boot_exec() {
-	local name=$1 dir=$2 vmm
+	local name=$1 dir=$2 vmm out
 	shift 2
 	vmm=$(realpath $VMM)
+	out=$(realpath "$logs")/$name # the logs' path is relative to where we are now
 	wait_for_slot
 	(
 		rc=0
-		cd "$dir" && timeout -k 10 "$TIMEOUT" "$vmm" "$@" </dev/null >"$logs/$name.out" \
-			2>"$logs/$name.err" || rc=$?
-		echo $rc >"$logs/$name.rc"
+		cd "$dir" && timeout -k 10 "$TIMEOUT" "$vmm" "$@" </dev/null >"$out.out" \
+			2>"$out.err" || rc=$?
+		echo $rc >"$out.rc"
 	) &
 	running+=($!)
 	jobs_to_wait+=($!)
@@ -403,8 +404,8 @@ TAP_MAC=02:76:6d:74:61:70
 boot_in "$ns_tap" disk-dt --kernel $K/vmlinux --mem 128M \
 	--disk "$tmp/disk-dt/root.img,serial=vmm-root-dt" \
 	--disk "$tmp/disk-dt/data.img" --disk "$tmp/disk-dt/ro.img,ro" \
-	--net tap,ifname=vmmtap0,mac=$TAP_MAC,mtu=1400 --share "$tmp/disk-dt/share,tag=dt-share" \
-	--cmdline "$quiet vmmtest.share=dt-share:$SHARE_TEXT vmmtest.dt=1 vmmtest.cpus=1 \
+	--net tap,ifname=vmmtap0,mac=$TAP_MAC,mtu=1400 --share "$tmp/disk-dt/share,tag=dtshare" \
+	--cmdline "$quiet vmmtest.share=dtshare:$SHARE_TEXT vmmtest.dt=1 vmmtest.cpus=1 \
 	vmmtest.mem_mb=128 vmmtest.queues=vda:1 \
 	$(disk_cmdline vmm-root-dt) ip=192.0.2.2::192.0.2.1:255.255.255.0::eth0:off \
 	vmmtest.ip=eth0:192.0.2.2/24 vmmtest.mac=eth0:$TAP_MAC vmmtest.mtu=eth0:1400 \
@@ -438,9 +439,9 @@ seccomp_watch disk-mptable
 mkdir -p "$tmp/exec/cwd" "$tmp/exec/extra" "$tmp/exec-timeout"
 EXEC_CMD='echo hi > out; uname -r; touch /etc/vmm-exec-test 2>/dev/null || echo root-read-only
 echo t > /tmp/t && cat /tmp/t; echo extra > '"$tmp/exec/extra"'/file; pwd; exit 7'
-boot_exec exec "$tmp/exec/cwd" --kernel $K/vmlinux --mem 128M --rwdir "$tmp/exec/extra" \
+boot_exec exec "$tmp/exec/cwd" --kernel "$(realpath $K/vmlinux)" --mem 128M --rwdir "$tmp/exec/extra" \
 	--exec "$EXEC_CMD"
-boot_exec exec-timeout "$tmp/exec-timeout" --kernel $K/vmlinux --mem 128M --timeout 240 \
+boot_exec exec-timeout "$tmp/exec-timeout" --kernel "$(realpath $K/vmlinux)" --mem 128M --timeout 240 \
 	--exec 'echo started; sleep 1000'
 # Two vCPUs from the device tree; the guest powers off (syscon-poweroff).
 boot smp2-poweroff --kernel $K/vmlinux $common --cpus 2 \
