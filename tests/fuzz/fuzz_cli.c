@@ -19,6 +19,17 @@ static bool inside(const void *p, const void *buf, size_t size)
 	       ((const char *)p >= (const char *)buf && (const char *)p < (const char *)buf + size);
 }
 
+/* How many devices of @kind the config holds. */
+static unsigned int count_of(const struct vmm_config *cfg, enum vmm_device_kind kind)
+{
+	switch (kind) {
+	case VMM_DEVICE_DISK: return cfg->ndisks;
+	case VMM_DEVICE_NET: return cfg->nnets;
+	case VMM_DEVICE_SHARE: return cfg->nshares;
+	}
+	return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct vmm_config cfg;
@@ -34,14 +45,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	argv[argc] = NULL;
 	if (cli_parse(argc, argv, &cfg) == 0) {
-		FZ_CHECK(cfg.ndisks <= VMM_MAX_DISKS && cfg.nnets <= VMM_MAX_NICS);
-		FZ_CHECK(cfg.ndevices == cfg.ndisks + cfg.nnets);
+		FZ_CHECK(cfg.ndisks <= VMM_MAX_DISKS && cfg.nnets <= VMM_MAX_NICS &&
+			 cfg.nshares <= VMM_MAX_SHARES && cfg.nrwdirs <= VMM_MAX_RWDIRS);
+		FZ_CHECK(cfg.ndevices == cfg.ndisks + cfg.nnets + cfg.nshares);
 		for (unsigned int i = 0; i < cfg.ndevices; i++)
-			FZ_CHECK(cfg.devices[i].index <
-				 (cfg.devices[i].kind == VMM_DEVICE_DISK ? cfg.ndisks : cfg.nnets));
+			FZ_CHECK(cfg.devices[i].index < count_of(&cfg, cfg.devices[i].kind));
 		for (unsigned int i = 0; i < cfg.ndisks; i++)
 			FZ_CHECK(
 			    inside(cfg.disks[i].path, cfg.disk_buf[i], sizeof(cfg.disk_buf[i])));
+		for (unsigned int i = 0; i < cfg.nshares; i++)
+			FZ_CHECK(inside(cfg.shares[i].path, cfg.share_buf[i],
+					sizeof(cfg.share_buf[i])));
 	}
 	free(copy);
 	return 0;
