@@ -54,8 +54,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FZ_CHECK(
 			    inside(cfg.disks[i].path, cfg.disk_buf[i], sizeof(cfg.disk_buf[i])));
 		for (unsigned int i = 0; i < cfg.nshares; i++)
-			FZ_CHECK(inside(cfg.shares[i].path, cfg.share_buf[i],
-					sizeof(cfg.share_buf[i])));
+			FZ_CHECK(
+			    inside(cfg.shares[i].path, cfg.share_buf[i], sizeof(cfg.share_buf[i])));
 	}
 	free(copy);
 	return 0;
