@@ -697,23 +697,12 @@ done:
 	return 0;
 }
 
-static int do_mkdir(struct p9_req *r)
+/* The qid of what a request just made as @name in directory @dirfd: its answer. */
+static int put_qid_of(struct p9_req *r, int dirfd, const char *name)
 {
-	struct p9_fid *f = get_fid(r);
-	char name[P9_MAX_NAME + 1];
-	int err = get_name(r, name), fd;
-	uint32_t mode = get32(&r->in);
 	struct stat st;
+	int fd = open_beneath(dirfd, name, O_PATH, 0), err;
 
-	get32(&r->in); /* gid */
-	if (r->in.bad || !f)
-		return r->in.bad ? -EINVAL : -EBADF;
-	err = err ?: refuse_if_ro(r);
-	if (err)
-		return err;
-	if (mkdirat(f->fd, name, mode & 07777) < 0)
-		return -errno;
-	fd = open_beneath(f->fd, name, O_PATH, 0);
 	err = fd < 0 ? fd : stat_fd(fd, &st);
 	if (fd >= 0)
 		close(fd);
@@ -723,12 +712,29 @@ static int do_mkdir(struct p9_req *r)
 	return 0;
 }
 
+static int do_mkdir(struct p9_req *r)
+{
+	struct p9_fid *f = get_fid(r);
+	char name[P9_MAX_NAME + 1];
+	int err = get_name(r, name);
+	uint32_t mode = get32(&r->in);
+
+	get32(&r->in); /* gid */
+	if (r->in.bad || !f)
+		return r->in.bad ? -EINVAL : -EBADF;
+	err = err ?: refuse_if_ro(r);
+	if (err)
+		return err;
+	if (mkdirat(f->fd, name, mode & 07777) < 0)
+		return -errno;
+	return put_qid_of(r, f->fd, name);
+}
+
 static int do_symlink(struct p9_req *r)
 {
 	struct p9_fid *f = get_fid(r);
 	char name[P9_MAX_NAME + 1], target[P9_MAX_PATH + 1];
-	int err = get_name(r, name), fd;
-	struct stat st;
+	int err = get_name(r, name);
 
 	get_str(&r->in, target, sizeof(target));
 	get32(&r->in); /* gid */
@@ -740,14 +746,7 @@ static int do_symlink(struct p9_req *r)
 	/* The target is only text: no lookup of ours ever follows a symlink. */
 	if (symlinkat(target, f->fd, name) < 0)
 		return -errno;
-	fd = open_beneath(f->fd, name, O_PATH, 0);
-	err = fd < 0 ? fd : stat_fd(fd, &st);
-	if (fd >= 0)
-		close(fd);
-	if (err)
-		return err;
-	put_qid(&r->out, &st);
-	return 0;
+	return put_qid_of(r, f->fd, name);
 }
 
 /* FIFOs and sockets only: a device node on the host would reach the host's devices. */
@@ -755,9 +754,8 @@ static int do_mknod(struct p9_req *r)
 {
 	struct p9_fid *f = get_fid(r);
 	char name[P9_MAX_NAME + 1];
-	int err = get_name(r, name), fd;
+	int err = get_name(r, name);
 	uint32_t mode = get32(&r->in);
-	struct stat st;
 
 	get32(&r->in); /* major */
 	get32(&r->in); /* minor */
@@ -771,14 +769,7 @@ static int do_mknod(struct p9_req *r)
 		return -EPERM;
 	if (mknodat(f->fd, name, mode & (S_IFMT | 07777), 0) < 0)
 		return -errno;
-	fd = open_beneath(f->fd, name, O_PATH, 0);
-	err = fd < 0 ? fd : stat_fd(fd, &st);
-	if (fd >= 0)
-		close(fd);
-	if (err)
-		return err;
-	put_qid(&r->out, &st);
-	return 0;
+	return put_qid_of(r, f->fd, name);
 }
 
 static int do_readlink(struct p9_req *r)
