@@ -21,15 +21,23 @@ The cases:
             read and write at queue depth 1 and 32, 1 MiB sequential at 4.
   network   iperf3 between the Linux guest (server) and the host (client)
             over a tap, both directions.
+  run mode  --exec on ours, QEMU booting the same kernel into the same init
+            (guest/run-init, its orders as ./vmm writes them) over the same
+            9p shares: `true` from start to exit, then a 64 MiB file read
+            with cat from the directory shared read-write: the command's
+            first console line from start, and the read between two lines.
   host cost the VMM's resident memory that is not guest RAM, read from
             /proc/PID/smaps while the Linux guest idles after its run; host
             CPU time (all the VMM's threads, vCPUs included) per GiB moved by
             the test guest's 1 MiB sequential cases and by iperf3.
 
-Writes bench/results.md (the table) and bench/results.png (the plot), puts
+Writes bench/results.md (the table), bench/results.json (the figures; a run
+of some BENCH_CASES keeps the other cases' rows from it) and
+bench/results.png (the plot), puts
 both in README.md between its bench markers, and prints the table. Environment: BENCH_RUNS (boots per VMM for the vmlinux and
 the network, default 3), BENCH_TG_RUNS (test guest runs per VMM, default 5),
-BENCH_BZIMAGE=0 (skip the bzImage boots), BENCH_OUT (default bench/; elsewhere,
+BENCH_BZIMAGE=0 (skip the bzImage boots), BENCH_CASES (a comma list of
+tg, linux, bzimage, run; default all), BENCH_OUT (default bench/; elsewhere,
 README.md is left alone).
 """
 
@@ -57,6 +65,8 @@ OUT = os.environ.get("BENCH_OUT", DEFAULT_OUT)
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 TG_RUNS = int(os.environ.get("BENCH_TG_RUNS", "5"))
 BZIMAGE = os.environ.get("BENCH_BZIMAGE", "1") != "0"
+ALL_CASES = ("tg", "linux", "bzimage", "run")
+CASES = os.environ.get("BENCH_CASES", ",".join(ALL_CASES)).split(",")
 
 MEM_MB = 128
 NETNS = "vmmbench-%d" % os.getpid()
@@ -88,7 +98,17 @@ FIO_CASES = [
 ]
 
 SECTIONS = ["boot", "block: test guest (ring 3)", "block: fio in the Linux guest",
-            "network: iperf3 over tap", "host cost"]
+            "network: iperf3 over tap", "share and run mode (--exec)", "host cost"]
+RUN_SECTION = "share and run mode (--exec)"
+RUN_TRUE = "--exec true: start to exit"
+RUN_FIRST = "--exec 'echo': start to the command's first output"
+RUN_READ = "read a 64 MiB file through the share (cat)"
+SHARE_FILE_MB = 64
+# What runs in the guest for the share cases: markers the host times.
+RUN_READ_CMD = "echo bench-start; cat big > /dev/null && echo bench-read-done"
+# The run mode's kernel words, as ./vmm gives them (DEFAULT_CMDLINE and
+# machine/run.c): QEMU gets the same.
+RUN_CMDLINE = "console=ttyS0 reboot=k panic=-1 quiet loglevel=1"
 
 BOOT_DT = "vmlinux to init (vmm: device tree)"
 BOOT_MP = "vmlinux to init (vmm: --mptable; QEMU: the same boots)"
@@ -124,8 +144,9 @@ class VmRun:
     console with run.send(). The run ends when the process exits or after
     timeout seconds (then it is killed and counted as failed)."""
 
-    def __init__(self, name, args, timeout, on_line=None):
+    def __init__(self, name, args, timeout, on_line=None, cwd=None):
         self.name = name
+        self.cwd = cwd
         self.args = args
         self.timeout = timeout
         self.on_line = on_line
@@ -133,6 +154,7 @@ class VmRun:
         self.status = None
         self.cpu = None  # user + system seconds of the whole process
         self.failed = None
+        self.ended = None  # seconds from start to the process's end
 
     def send(self, text):
         os.write(self.proc.stdin.fileno(), text.encode())
@@ -153,7 +175,8 @@ class VmRun:
     def start(self):
         self.t0 = time.monotonic()
         self.proc = subprocess.Popen(self.args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+                                     stderr=subprocess.STDOUT, start_new_session=True,
+                                     cwd=self.cwd)
         return self
 
     def wait(self):
@@ -181,6 +204,7 @@ class VmRun:
                 if self.on_line:
                     self.on_line(self, line)
         _, status, usage = os.wait4(self.proc.pid, 0)
+        self.ended = time.monotonic() - self.t0
         self.proc.returncode = os.waitstatus_to_exitcode(status)
         self.status = self.proc.returncode
         self.cpu = usage.ru_utime + usage.ru_stime
@@ -255,6 +279,40 @@ class Results:
         self.rows = []  # (section, name, unit, better, {vmm: [values]})
         self.index = {}
         self.rss = {}  # vmm: [(RSS, guest RAM resident)] per Linux run, bytes
+        self.group = None  # the BENCH_CASES group now running
+        self.groups = {}  # (section, name): its group
+        self.kept = {}  # group: (date, commit) of the earlier run its rows come from
+
+    def save(self, path, meta):
+        """The raw figures, for a later run of fewer cases to keep."""
+        today = datetime.date.today().isoformat()
+        rows = []
+        for sec, name, unit, better, vals in self.rows:
+            group = self.groups[(sec, name)]
+            rows.append(dict(section=sec, name=name, unit=unit, better=better, values=vals,
+                             group=group, date=self.kept.get(group, (today,))[0]))
+        with open(path, "w") as f:
+            json.dump({"rows": rows, "rss": self.rss, "meta": meta}, f, indent=1)
+
+    def keep_earlier(self, path, cases):
+        """Rows of the groups not run now, from the earlier run's results.json."""
+        try:
+            with open(path) as f:
+                old = json.load(f)
+        except (OSError, ValueError):
+            return
+        commit = dict(old.get("meta", [])).get("vmm", "?")
+        for row in old["rows"]:
+            if row["group"] in cases:
+                continue
+            self.group = row["group"]
+            for vmm, values in row["values"].items():
+                self.add(row["section"], row["name"], row["unit"], row["better"], vmm, None)
+                for v in values:
+                    self.add(row["section"], row["name"], row["unit"], row["better"], vmm, v)
+            self.kept[row["group"]] = (row.get("date") or "?", commit)
+        if "linux" not in cases:
+            self.rss = {k: [tuple(x) for x in v] for k, v in old.get("rss", {}).items()}
 
     def values(self, section, name, vmm):
         key = (section, name)
@@ -262,6 +320,7 @@ class Results:
 
     def add(self, section, name, unit, better, vmm, value):
         key = (section, name)
+        self.groups.setdefault(key, self.group)
         if key not in self.index:
             self.index[key] = len(self.rows)
             self.rows.append((section, name, unit, better, {"vmm": [], "qemu": []}))
@@ -485,6 +544,97 @@ def bench_bzimage(res, vmm, root_src):
 
 
 # ---------------------------------------------------------------------------
+# Share and run mode: ./vmm --exec against QEMU booting the same kernel into
+# the same init (guest/run-init, with the orders ./vmm would give it) over the
+# same two 9p shares: the host's / read-only as vmm-root, the directory the
+# command runs in read-write as vmm-rw0 (QEMU: security_model=none).
+
+def cpio_newc(entries):
+    """A newc archive of (name, mode, rdev major, rdev minor, data)."""
+    out = bytearray()
+
+    def pad():
+        out.extend(b"\0" * (-len(out) % 4))
+
+    for ino, (name, mode, major, minor, data) in enumerate(entries + [
+            ("TRAILER!!!", 0, 0, 0, b"")], 1):
+        fields = (ino, mode, 0, 0, 1, 0, len(data), 0, 0, major, minor, len(name) + 1, 0)
+        out += b"070701" + b"".join(b"%08X" % f for f in fields) + name.encode() + b"\0"
+        pad()
+        out += data
+        pad()
+    return bytes(out)
+
+
+def run_initramfs(cmd, cwd):
+    """The initramfs ./vmm --exec CMD builds in memory (machine/run.c), as a
+    file for QEMU: stdout and stdin are pipes, so raw=1 and echo=0."""
+    orders = ["cmd=" + cmd, "cwd=" + cwd, "env=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:"
+              "/usr/bin:/sbin:/bin", "rw=vmm-rw0:" + cwd, "raw=1", "echo=0"]
+    with open(os.path.join(GUEST, "run-init"), "rb") as f:
+        init = f.read()
+    data = cpio_newc([("dev", 0o40755, 0, 0, b""), ("dev/console", 0o20600, 5, 1, b""),
+                      ("proc", 0o40555, 0, 0, b""), ("newroot", 0o40755, 0, 0, b""),
+                      ("init", 0o100755, 0, 0, init),
+                      ("vmm-run", 0o100644, 0, 0, b"".join(o.encode() + b"\0" for o in orders))])
+    path = os.path.join(BUILD, "run-initramfs.cpio")
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
+def run_args(vmm, cmd, cwd):
+    kernel = os.path.join(GUEST, "vmlinux")
+    if vmm == "vmm":
+        return [VMM, "--kernel", kernel, "--mem", "%dM" % MEM_MB, "--cpus", "1", "--exec", cmd]
+    args = QEMU_BASE + ["-kernel", kernel, "-initrd", run_initramfs(cmd, cwd),
+                        "-append", RUN_CMDLINE]
+    for i, (tag, path, ro) in enumerate((("vmm-root", "/", True), ("vmm-rw0", cwd, False))):
+        args += ["-fsdev", "local,id=f%d,path=%s,security_model=none%s" % (
+                     i, path, ",readonly=on" if ro else ""),
+                 "-device", "virtio-9p-device,fsdev=f%d,mount_tag=%s" % (i, tag)]
+    return args
+
+
+def prepare_share():
+    """The read case's directory, its 64 MiB file written through (in the
+    host's page cache on both sides)."""
+    share = os.path.join(BUILD, "share")
+    os.makedirs(share, exist_ok=True)
+    with open(os.path.join(share, "big"), "wb") as f:
+        chunk = bytes((i * 13 + (i >> 10)) & 0xFF for i in range(1 << 20))
+        for _ in range(SHARE_FILE_MB):
+            f.write(chunk)
+    return share
+
+
+def bench_run_mode(res, vmm, share):
+    """Two boots in run mode: `true` (start to exit), then the read case
+    (start to its first line; the 64 MiB between its two markers)."""
+    r = VmRun("exec-true-" + vmm, run_args(vmm, "true", share), 300, cwd=share)
+    r.start()
+    r.proc.stdin.close()
+    r.wait()
+    ok = guest_exit_status(vmm, r.status) == 0 and not r.failed
+    if not ok:
+        r.report_failure("%s: --exec true" % vmm)
+    res.add(RUN_SECTION, RUN_TRUE, "s", "lower", vmm,
+            r.ended if ok else None)
+
+    r = VmRun("exec-read-" + vmm, run_args(vmm, RUN_READ_CMD, share), 300, cwd=share)
+    r.start()
+    r.proc.stdin.close()
+    r.wait()
+    first, done = r.line_time(r"^bench-start$"), r.line_time(r"^bench-read-done$")
+    ok = guest_exit_status(vmm, r.status) == 0 and not r.failed and first and done
+    if not ok:
+        r.report_failure("%s: --exec read through the share" % vmm)
+    res.add(RUN_SECTION, RUN_FIRST, "s", "lower", vmm, first if ok else None)
+    res.add(RUN_SECTION, RUN_READ, "MB/s", "higher", vmm,
+            SHARE_FILE_MB * (1 << 20) / 1e6 / (done - first) if ok else None)
+
+
+# ---------------------------------------------------------------------------
 # Output.
 
 def versions():
@@ -533,10 +683,12 @@ def kernel_version():
 def plot_label(section, name):
     """A row's name short enough for the plot's axis."""
     prefix = {"block: test guest (ring 3)": "test guest", "block: fio in the Linux guest": "fio",
-              "network: iperf3 over tap": "iperf3", "host cost": "cost"}.get(section, section)
+              "network: iperf3 over tap": "iperf3", RUN_SECTION: "run mode",
+              "host cost": "cost"}.get(section, section)
     for long, short in ((BOOT_DT, "vmlinux, device tree"), (BOOT_MP, "vmlinux, --mptable"),
                         (" (test guest)", ""), (" (128 MiB guest)", ""),
-                        ("CPU per GiB, ", "CPU/GiB "), ("RSS beyond guest RAM", "RSS - guest RAM")):
+                        ("CPU per GiB, ", "CPU/GiB "), (RUN_TRUE, "--exec true"),
+                        (RUN_FIRST, "first output"), (RUN_READ, "64 MiB read"), ("RSS beyond guest RAM", "RSS - guest RAM")):
         name = name.replace(long, short)
     return "%s: %s" % (prefix, name)
 
@@ -544,7 +696,10 @@ def plot_label(section, name):
 def notes(res):
     out = ["Test guest: one boot per case, the host's page cache synced before each; the "
            "image is a 256 MiB raw file written through beforehand. Linux guest: fio %d s "
-           "per job, iperf3 %d s per direction." % (FIO_SECS, IPERF_SECS)]
+           "per job, iperf3 %d s per direction. Run mode: the same kernel, init (guest/run-init) "
+           "and shares on both (QEMU: -fsdev local,security_model=none, virtio-9p-device); "
+           "times are the host's, from the VMM's start to its console line or its exit."
+           % (FIO_SECS, IPERF_SECS)]
     for vmm, label in (("vmm", "vmm"), ("qemu", "QEMU")):
         runs = res.rss.get(vmm)
         if runs:
@@ -552,6 +707,9 @@ def notes(res):
             ram = statistics.median(r for _, r in runs) / (1 << 20)
             out.append("%s: %.1f MiB resident while the Linux guest idled, %.1f MiB of it "
                        "guest RAM (medians)." % (label, total, ram))
+    for group, (date, commit) in sorted(res.kept.items()):
+        out.append("The %s rows are those of the run of %s (vmm %s), kept: this one ran %s." % (
+            group, date, commit, ",".join(CASES)))
     return [" ".join(out)]
 
 
@@ -615,25 +773,33 @@ def write_plot(plot):
 def main():
     if os.geteuid() != 0:
         die("needs root (a network namespace and a tap for the network cases)")
-    for path in (VMM, os.path.join(GUEST, "vmlinux"), os.path.join(GUEST, "bzImage"),
-                 os.path.join(GUEST, "testguest.elf"), os.path.join(BUILD, "root.img")):
+    needs = {"tg": ["testguest.elf"], "linux": ["../bench/root.img"],
+             "bzimage": ["bzImage", "../bench/root.img"], "run": ["run-init"]}
+    for path in [VMM, os.path.join(GUEST, "vmlinux")] + [
+            os.path.normpath(os.path.join(GUEST, f)) for c in CASES for f in needs.get(c, [])]:
         if not os.path.exists(path):
             die("%s is missing (make bench builds it)" % path)
+    unknown = set(CASES) - set(ALL_CASES)
+    if unknown:
+        die("BENCH_CASES: unknown %s (known: %s)" % (",".join(sorted(unknown)),
+                                                    ",".join(ALL_CASES)))
     if not shutil.which(QEMU):
         die("%s not found: apt-get install qemu-system-x86" % QEMU)
     started = time.monotonic()
     shutil.rmtree(os.path.join(BUILD, "logs"), ignore_errors=True)
     res = Results()
-    scratch = prepare_images()
+    scratch = prepare_images() if "tg" in CASES or "linux" in CASES else None
     root_src = os.path.join(BUILD, "root.img")
     setup_netns()
     try:
         order = ("vmm", "qemu")
-        for i in range(TG_RUNS):
+        res.group = "tg"
+        for i in range(TG_RUNS if "tg" in CASES else 0):
             for vmm in order if i % 2 == 0 else order[::-1]:
                 log("test guest block run %d/%d on %s" % (i + 1, TG_RUNS, vmm))
                 bench_tg(res, vmm, scratch)
-        for i in range(RUNS):
+        res.group = "linux"
+        for i in range(RUNS if "linux" in CASES else 0):
             for vmm in order if i % 2 == 0 else order[::-1]:
                 log("Linux run %d/%d on %s (boot, fio, iperf3, memory)" % (i + 1, RUNS, vmm))
                 bench_linux(res, vmm, root_src, scratch)
@@ -642,14 +808,27 @@ def main():
         # QEMU has one way to describe its machine: the same boots count for both rows.
         for value in res.values("boot", BOOT_DT, "qemu"):
             res.add("boot", BOOT_MP, "s", "lower", "qemu", value)
-        if BZIMAGE:
+        res.group = "bzimage"
+        if BZIMAGE and "bzimage" in CASES:
             for vmm in order:
                 log("bzImage boot on %s" % vmm)
                 bench_bzimage(res, vmm, root_src)
+        res.group = "run"
+        share = prepare_share() if "run" in CASES else None
+        for i in range(RUNS if share else 0):
+            for vmm in order if i % 2 == 0 else order[::-1]:
+                log("run mode %d/%d on %s (--exec true, a read through the share)" % (
+                    i + 1, RUNS, vmm))
+                bench_run_mode(res, vmm, share)
     finally:
         teardown_netns()
     elapsed = int(time.monotonic() - started)
-    text, plot = write_table(res, versions(), elapsed)
+    meta = versions()
+    # A run of some cases into bench/ keeps the others' rows from the last one.
+    if OUT == DEFAULT_OUT and set(CASES) != set(ALL_CASES):
+        res.keep_earlier(os.path.join(OUT, "results.json"), CASES)
+    text, plot = write_table(res, meta, elapsed)
+    res.save(os.path.join(OUT, "results.json"), meta)
     write_plot(plot)
     if OUT == DEFAULT_OUT:
         update_readme(text)

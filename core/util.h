@@ -14,6 +14,8 @@
 #define ALIGN_UP(x, a)	 ALIGN_DOWN((x) + (a)-1, (a))
 #define MIN(a, b)	 ((a) < (b) ? (a) : (b))
 #define MAX(a, b)	 ((a) > (b) ? (a) : (b))
+/* The structure holding @ptr as its @member. */
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 #define KiB (1ULL << 10)
 #define MiB (1ULL << 20)

@@ -15,7 +15,8 @@
  * /vmm-run: NUL-terminated KEY=VALUE records, in any order:
  *   cmd=CMD, cwd=DIR, env=NAME=VALUE (repeated), rw=TAG:PATH (repeated),
  *   raw=1 (the host's stdout is no terminal: no CR added to line ends),
- *   echo=0 (the host's stdin is no terminal: input is not echoed back)
+ *   echo=0 (the host's stdin is no terminal: input passes as it is, not
+ *   echoed back, and ^D, which the VMM sends at its end, is end of file)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -150,6 +151,25 @@ static void build_root(const struct orders *o)
 		fail("chroot %s: %s", NEWROOT, strerror(errno));
 }
 
+/*
+ * The host's stdin is a pipe or a file: its bytes reach the command as they
+ * are, lines of up to 4095 bytes (the tty's line buffer), no echo, no
+ * signals from ^C, no editing; the one character left meaning something is
+ * VEOF (^D), which the VMM sends when the input ends.
+ */
+static void pass_piped_input(struct termios *t)
+{
+	static const int editing[] = {VINTR, VQUIT, VERASE, VKILL, VSTART, VSTOP,
+				      VSUSP, VREPRINT, VWERASE, VLNEXT, VDISCARD};
+
+	t->c_lflag &= ~(tcflag_t)(ECHO | ECHONL | ECHOE | ECHOK | ISIG | IEXTEN);
+	t->c_iflag &= ~(tcflag_t)(ICRNL | INLCR | IGNCR | IXON | IXOFF | ISTRIP);
+	for (unsigned int i = 0; i < sizeof(editing) / sizeof(editing[0]); i++)
+		t->c_cc[editing[i]] = _POSIX_VDISABLE;
+	t->c_cc[VEOF] = VMM_RUN_INPUT_EOF;
+	t->c_cflag |= CRTSCTS; /* the tty holds RTS low when full: the VMM waits */
+}
+
 /* Line ends and echo as the host's stdout and stdin want them. */
 static void set_terminal(int fd, const struct orders *o)
 {
@@ -160,12 +180,12 @@ static void set_terminal(int fd, const struct orders *o)
 	if (o->raw)
 		t.c_oflag &= ~(tcflag_t)ONLCR;
 	if (!o->echo)
-		t.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+		pass_piped_input(&t);
 	tcsetattr(fd, TCSANOW, &t);
 }
 
 /* The console as the command's terminal: its controlling tty. */
-static void take_console(const struct orders *o)
+static void take_console(void)
 {
 	int fd;
 
@@ -176,7 +196,6 @@ static void take_console(const struct orders *o)
 	if (fd < 0)
 		_exit(STATUS_SETUP);
 	ioctl(fd, TIOCSCTTY, 1);
-	set_terminal(fd, o);
 	dup2(fd, 0);
 	dup2(fd, 1);
 	dup2(fd, 2);
@@ -184,17 +203,39 @@ static void take_console(const struct orders *o)
 		close(fd);
 }
 
+/*
+ * The console's settings for the command, then the boot marker: the VMM
+ * holds a piped stdin back until now, so none of it meets the tty's
+ * defaults (echo, ^C) first. Input arriving before the shell reads it
+ * waits in the tty.
+ */
+static void prepare_console(const struct orders *o)
+{
+	int fd = open("/dev/ttyS0", O_RDWR | O_NOCTTY);
+
+	if (fd < 0)
+		fd = open("/dev/console", O_RDWR | O_NOCTTY);
+	if (fd >= 0) {
+		set_terminal(fd, o);
+		close(fd);
+	}
+	if (ioperm(VMM_PORT_BOOT_MARK, 1, 1) == 0)
+		outb(0, VMM_PORT_BOOT_MARK);
+}
+
 static int run_command(const struct orders *o)
 {
-	pid_t pid = fork(), w;
+	pid_t pid, w;
 	int status;
 
+	prepare_console(o);
+	pid = fork();
 	if (pid < 0)
 		fail("fork: %s", strerror(errno));
 	if (pid == 0) {
 		char *argv[] = {"sh", "-c", o->cmd, NULL};
 
-		take_console(o);
+		take_console();
 		if (chdir(o->cwd) < 0) {
 			fprintf(stderr, "vmm-init: cd %s: %s\n", o->cwd, strerror(errno));
 			_exit(STATUS_SETUP);

@@ -11,4 +11,11 @@
 /* Any 1-byte write: the VMM prints how many ms the guest took to boot. */
 #define VMM_PORT_BOOT_MARK	0x502
 
+/*
+ * Run mode (--exec): with a piped stdin, the byte the VMM sends when the
+ * input ends; run-init leaves it as the tty's VEOF (end of file) and
+ * nothing else in the input special.
+ */
+#define VMM_RUN_INPUT_EOF	0x04
+
 #endif /* VMM_GUEST_ABI_H */

@@ -23,6 +23,7 @@
 #include "devices/virtio/blk.h"
 #include "devices/virtio/net.h"
 #include "devices/virtio/virtio_9p.h"
+#include "guest/vmm-guest-abi.h"
 #include "machine/run.h"
 #include "core/boot.h"
 #include "core/cli.h"
@@ -65,6 +66,7 @@ struct machine {
 	struct virtio_slot virtio[VIRTIO_MAX_DEVICES];
 	unsigned int nr_virtio;
 	struct run_mode run; /* --exec: its initramfs and command-line words */
+	atomic_bool input_held; /* piped stdin waits for run mode's init (its marker) */
 };
 
 static uint64_t ms_since(const struct timespec *t0)
@@ -94,12 +96,23 @@ static void on_test_exit(void *opaque, uint8_t status)
 /* The guest may write the marker as often as it likes. */
 static struct log_limit marker_log = {.name = "boot-time marker"};
 
+/*
+ * Run mode's init writes the marker once the command's terminal is set: a
+ * piped stdin flows from then on (earlier, the tty's defaults would echo and
+ * edit it). Said only with --verbose there: its output is the command's.
+ */
 static void on_boot_marker(void *opaque)
 {
-	struct vm *vm = opaque;
+	struct machine *m = container_of(opaque, struct machine, vm);
+	uint64_t one = 1;
 
-	vmm_log_limited(&marker_log, "guest reached init in %llu ms",
-			(unsigned long long)ms_since(&vm->start));
+	if (!m->cfg->exec || m->cfg->verbose)
+		vmm_log_limited(&marker_log, "guest reached init in %llu ms",
+				(unsigned long long)ms_since(&m->vm.start));
+	if (atomic_exchange(&m->input_held, false) &&
+	    write(m->uart_space_efd, &one, sizeof(one)) < 0) {
+		/* The counter cannot overflow in practice; nothing to recover. */
+	}
 }
 
 static int dump_dtb(const struct fdt_desc *desc, const char *path)
@@ -151,6 +164,9 @@ static int create_devices(struct machine *m)
 	m->events = (struct vm_events){&m->vm, on_poweroff, on_reset, on_test_exit, on_boot_marker};
 	m->uart_space_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	uart_init(&m->com1, &com1_irq, STDOUT_FILENO, m->uart_space_efd);
+	/* Piped input must not outrun the guest's tty: run-init sets CRTSCTS. */
+	uart_set_rts_flow(&m->com1, m->run.piped_input);
+	atomic_store(&m->input_held, m->run.piped_input);
 	m->vm.pio.name = "port I/O";
 	m->vm.mmio.name = "MMIO";
 	if (io_bus_register(&m->vm.pio, UART_COM1_BASE, UART_NR_REGS, &uart_ops, &m->com1) < 0)
@@ -366,7 +382,35 @@ static int open_signalfd(void)
 	return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
-static void console_input(struct machine *m, struct console_escape *esc, bool *stdin_open)
+/* The main thread's side of the console: stdin on its way to COM1. */
+struct console_in {
+	struct console_escape esc;
+	bool open;
+	bool line_open;		 /* bytes sent since the last newline */
+	unsigned int eof_to_send; /* EOF characters still owed to the guest's tty */
+};
+
+/*
+ * Run mode with a piped stdin: its end reaches the command as end of file.
+ * The guest's tty is canonical, where ^D ends a pending line and ^D at a
+ * line's start is end of file: two after a partial line, else one.
+ */
+static void console_input_ended(struct machine *m, struct console_in *ci)
+{
+	ci->open = false;
+	if (m->run.piped_input)
+		ci->eof_to_send = ci->line_open ? 2 : 1;
+}
+
+static void console_send_eof(struct machine *m, struct console_in *ci)
+{
+	static const uint8_t eof = VMM_RUN_INPUT_EOF;
+
+	while (ci->eof_to_send && uart_receive(&m->com1, &eof, 1) == 1)
+		ci->eof_to_send--;
+}
+
+static void console_input(struct machine *m, struct console_in *ci)
 {
 	uint8_t in[256], out[256];
 	size_t space = uart_rx_space(&m->com1), n;
@@ -374,11 +418,13 @@ static void console_input(struct machine *m, struct console_escape *esc, bool *s
 
 	if (len <= 0) {
 		if (len == 0 || (errno != EINTR && errno != EAGAIN))
-			*stdin_open = false;
+			console_input_ended(m, ci);
 		return;
 	}
-	if (console_filter(esc, in, len, out, &n) == CONSOLE_QUIT)
+	if (console_filter(&ci->esc, in, len, out, &n) == CONSOLE_QUIT)
 		vm_request_stop(&m->vm, VMM_EXIT_POWEROFF, NULL);
+	if (n)
+		ci->line_open = out[n - 1] != '\n';
 	uart_receive(&m->com1, out, n);
 }
 
@@ -400,8 +446,7 @@ static int timeout_ms(struct machine *m)
 /* The main thread's loop: console input and signals until the VM stops. */
 static void run_console(struct machine *m)
 {
-	struct console_escape esc = {0};
-	bool stdin_open = true;
+	struct console_in ci = {.open = true};
 	int sfd = open_signalfd();
 	uint64_t count;
 
@@ -414,7 +459,8 @@ static void run_console(struct machine *m)
 		};
 		struct signalfd_siginfo si;
 
-		if (stdin_open && uart_rx_space(&m->com1))
+		console_send_eof(m, &ci);
+		if (ci.open && !atomic_load(&m->input_held) && uart_rx_space(&m->com1))
 			p[3].fd = STDIN_FILENO;
 		if (poll(p, 4, timeout_ms(m)) < 0 && errno != EINTR)
 			break;
@@ -424,9 +470,9 @@ static void run_console(struct machine *m)
 		if (p[2].revents & POLLIN && read(m->uart_space_efd, &count, sizeof(count)) < 0)
 			continue;
 		if (p[3].revents & (POLLERR | POLLNVAL))
-			stdin_open = false; /* closed or unusable stdin: run without input */
+			console_input_ended(m, &ci); /* closed or unusable stdin */
 		else if (p[3].revents & (POLLIN | POLLHUP))
-			console_input(m, &esc, &stdin_open);
+			console_input(m, &ci);
 	}
 	if (sfd >= 0)
 		close(sfd);

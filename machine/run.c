@@ -102,7 +102,8 @@ static int write_orders(const struct vmm_config *cfg, struct run_mode *run,
 		order(b, "rw=", rw[i]);
 	if (!isatty(STDOUT_FILENO))
 		order(b, "raw=", "1");
-	if (!isatty(STDIN_FILENO))
+	run->piped_input = !isatty(STDIN_FILENO);
+	if (run->piped_input)
 		order(b, "echo=", "0");
 	return b->full ? set_error("--exec: the command and its environment are too long") : 0;
 }

@@ -6,6 +6,7 @@
 #ifndef MACHINE_RUN_H
 #define MACHINE_RUN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +21,7 @@ struct run_mode {
 	uint8_t *initrd; /* the newc initramfs built for the guest */
 	size_t initrd_size;
 	const char *cmdline; /* what run mode adds to the kernel command line */
+	bool piped_input;    /* stdin is no terminal: its end becomes the tty's EOF */
 	char cwd[4096];
 };
 

@@ -178,7 +178,11 @@ static void uart_write_reg(struct uart *u, uint64_t reg, uint8_t val)
 		}
 		break;
 	case LCR: u->lcr = val; break;
-	case MCR: u->mcr = val & 0x1f; break;
+	case MCR:
+		if (u->rts_flow && !(u->mcr & MCR_RTS) && (val & MCR_RTS))
+			rx_signal_space(u); /* the guest takes input again */
+		u->mcr = val & 0x1f;
+		break;
 	case SCR: u->scr = val; break;
 	default: /* LSR and MSR are read-only */ break;
 	}
@@ -211,14 +215,29 @@ const struct io_dev_ops uart_ops = {
     .write = uart_write,
 };
 
+/* Room for host input; none while flow control holds it back. Under the lock. */
+static size_t rx_space_locked(const struct uart *u)
+{
+	if (u->rts_flow && !(u->mcr & (MCR_RTS | MCR_LOOP)))
+		return 0;
+	return UART_RX_SIZE - u->rx_count;
+}
+
 size_t uart_rx_space(struct uart *u)
 {
 	size_t space;
 
 	pthread_mutex_lock(&u->lock);
-	space = UART_RX_SIZE - u->rx_count;
+	space = rx_space_locked(u);
 	pthread_mutex_unlock(&u->lock);
 	return space;
+}
+
+void uart_set_rts_flow(struct uart *u, bool on)
+{
+	pthread_mutex_lock(&u->lock);
+	u->rts_flow = on;
+	pthread_mutex_unlock(&u->lock);
 }
 
 /* Queue host input for the guest; returns how many bytes fitted. */
@@ -227,7 +246,7 @@ size_t uart_receive(struct uart *u, const uint8_t *buf, size_t len)
 	size_t n;
 
 	pthread_mutex_lock(&u->lock);
-	n = MIN(len, UART_RX_SIZE - u->rx_count);
+	n = MIN(len, rx_space_locked(u));
 	for (size_t i = 0; i < n; i++)
 		rx_push(u, buf[i]);
 	uart_update_irq(u);

@@ -30,6 +30,7 @@ struct uart {
 	int irq_level;
 	uint8_t rx[UART_RX_SIZE];
 	size_t rx_head, rx_count;
+	bool rts_flow; /* host input waits while the guest holds RTS low */
 };
 
 extern const struct io_dev_ops uart_ops;
@@ -37,5 +38,11 @@ extern const struct io_dev_ops uart_ops;
 void uart_init(struct uart *u, const struct irq_line *irq, int out_fd, int space_efd);
 size_t uart_receive(struct uart *u, const uint8_t *buf, size_t len);
 size_t uart_rx_space(struct uart *u);
+/*
+ * Hardware flow control of host input: with @on, the guest's RTS (a tty with
+ * CRTSCTS drops it when its buffers fill) stops uart_receive(), and raising
+ * it signals space. Off by default: a guest that never sets RTS still reads.
+ */
+void uart_set_rts_flow(struct uart *u, bool on);
 
 #endif

@@ -93,18 +93,25 @@ boot_from() {
 	jobs_to_wait+=($!)
 }
 
-# boot_exec NAME DIR ARGS...: a run-mode boot (--exec in ARGS) started in
-# DIR, its stdout in $logs/NAME.out, stderr in .err, exit status in .rc.
+# boot_exec NAME DIR INPUT ARGS...: a run-mode boot (--exec in ARGS) started
+# in DIR with stdin from the file INPUT, its stdout in $logs/NAME.out, stderr
+# in .err, exit status in .rc. INPUT "tty": on a terminal of its own (a pty
+# from script(1), which takes stdout and stderr both).
 boot_exec() {
-	local name=$1 dir=$2 vmm out
-	shift 2
+	local name=$1 dir=$2 input=$3 vmm out
+	shift 3
 	vmm=$(realpath $VMM)
 	out=$(realpath "$logs")/$name # the logs' path is relative to where we are now
 	wait_for_slot
 	(
 		rc=0
-		cd "$dir" && timeout -k 10 "$TIMEOUT" "$vmm" "$@" </dev/null >"$out.out" \
-			2>"$out.err" || rc=$?
+		cd "$dir" || exit 1
+		if [ "$input" = tty ]; then
+			timeout -k 10 "$TIMEOUT" script -qec "$(printf '%q ' "$vmm" "$@")" /dev/null \
+				</dev/null >"$out.out" 2>"$out.err" || rc=$?
+		else
+			timeout -k 10 "$TIMEOUT" "$vmm" "$@" <"$input" >"$out.out" 2>"$out.err" || rc=$?
+		fi
 		echo $rc >"$out.rc"
 	) &
 	running+=($!)
@@ -435,14 +442,20 @@ seccomp_watch disk-mptable
 # Run mode: the host's / read-only as the guest's root, the current
 # directory read-write at its path, one --rwdir more. The command's output
 # must be exactly what it printed (no kernel messages, no CRs), its status
-# the VMM's, its files on the host; a timeout ends the other with 124.
-mkdir -p "$tmp/exec/cwd" "$tmp/exec/extra" "$tmp/exec-timeout"
-EXEC_CMD='echo hi > out; uname -r; touch /etc/vmm-exec-test 2>/dev/null || echo root-read-only
+# the VMM's, its files on the host; its piped stdin (a ^C byte and no
+# newline at the end included) must reach it byte for byte and end. A
+# timeout ends the second with 124; the third runs on a terminal, which
+# must be an interactive one (canonical, echo, signals; CR-LF line ends).
+mkdir -p "$tmp/exec/cwd" "$tmp/exec/extra" "$tmp/exec-timeout" "$tmp/exec-tty"
+printf 'piped\n\003in\tput' >"$tmp/exec/stdin"
+EXEC_CMD='cksum; echo hi > out; uname -r; touch /etc/vmm-exec-test 2>/dev/null || echo root-read-only
 echo t > /tmp/t && cat /tmp/t; echo extra > '"$tmp/exec/extra"'/file; pwd; exit 7'
-boot_exec exec "$tmp/exec/cwd" --kernel "$(realpath $K/vmlinux)" --mem 128M --rwdir "$tmp/exec/extra" \
-	--exec "$EXEC_CMD"
-boot_exec exec-timeout "$tmp/exec-timeout" --kernel "$(realpath $K/vmlinux)" --mem 128M --timeout 240 \
-	--exec 'echo started; sleep 1000'
+boot_exec exec "$tmp/exec/cwd" "$tmp/exec/stdin" --kernel "$(realpath $K/vmlinux)" --mem 128M \
+	--rwdir "$tmp/exec/extra" --exec "$EXEC_CMD"
+boot_exec exec-timeout "$tmp/exec-timeout" /dev/null --kernel "$(realpath $K/vmlinux)" --mem 128M \
+	--timeout 240 --exec 'echo started; sleep 1000'
+boot_exec exec-tty "$tmp/exec-tty" tty --kernel "$(realpath $K/vmlinux)" --mem 128M \
+	--exec 'stty -a | tr " ;" "\n\n" | grep -x -e isig -e icanon -e echo; tty; exit 3'
 # Two vCPUs from the device tree; the guest powers off (syscon-poweroff).
 boot smp2-poweroff --kernel $K/vmlinux $common --cpus 2 \
 	--cmdline "$quiet vmmtest.dt=1 vmmtest.cpus=2 vmmtest.poweroff=1"
@@ -491,14 +504,22 @@ fi
 
 # exec_output: what the run-mode boot printed, byte for byte.
 exec_output() {
-	printf '%s\nroot-read-only\nt\n%s\n' "$(kernel_release)" "$tmp/exec/cwd" |
-		cmp - "$logs/exec.out"
+	printf '%s\n%s\nroot-read-only\nt\n%s\n' "$(cksum <"$tmp/exec/stdin")" "$(kernel_release)" \
+		"$tmp/exec/cwd" | cmp - "$logs/exec.out"
+}
+# exec_tty_output: the terminal's settings and name, each line ended by CR-LF.
+exec_tty_output() {
+	printf 'isig\r\nicanon\r\necho\r\n/dev/ttyS0\r\n' | cmp - "$logs/exec-tty.out"
 }
 kernel_release() { strings $K/vmlinux | sed -n 's/^Linux version \([^ ]*\) .*/\1/p' | head -n 1; }
 host_check exec "exit status 7, the command's own" test "$(cat "$logs/exec.rc")" = 7
-host_check exec "stdout is the command's output only" exec_output
+host_check exec "stdout is the command's output only; the piped stdin reached it whole" \
+	exec_output
 host_check exec "out and the --rwdir file written on the host" \
 	test "$(cat "$tmp/exec/cwd/out")/$(cat "$tmp/exec/extra/file")" = hi/extra
+host_check exec-tty "on a terminal: exit status 3, the command's own" \
+	test "$(cat "$logs/exec-tty.rc")" = 3
+host_check exec-tty "on a terminal: an interactive one, CR-LF line ends" exec_tty_output
 host_check exec-timeout "--timeout: status 124 after the command started, one line" \
 	test "$(cat "$logs/exec-timeout.rc"):$(cat "$logs/exec-timeout.out"):$(cat "$logs/exec-timeout.err")" \
 	= "124:started:vmm: timed out after 240 s"

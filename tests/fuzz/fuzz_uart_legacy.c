@@ -6,7 +6,8 @@
  *
  * Invariants: a read fills no byte beyond those asked for; the UART's
  * receive count stays within its buffer and agrees with uart_rx_space();
- * its interrupt line is a level, 0 or 1.
+ * its interrupt line is a level, 0 or 1; with RTS flow control on (a bit of
+ * the input), no host byte is taken while the guest holds RTS low.
  */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -16,6 +17,10 @@
 #include "devices/legacy/platform.h"
 #include "devices/legacy/uart.h"
 #include "tests/fuzz/fuzz_util.h"
+
+/* The modem control bits the flow control reads (the 16550A data sheet's). */
+#define MCR_RTS	 0x02
+#define MCR_LOOP 0x10
 
 static struct io_bus pio = {.name = "pio"}, mmio = {.name = "mmio"};
 static struct uart uart;
@@ -80,18 +85,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Every input starts from the state after boot. */
 	memset(&cmos, 0, sizeof(cmos));
 	uart_init(&uart, &line, uart.out_fd, -1);
+	uart_set_rts_flow(&uart, size && data[0] & 1); /* run mode's piped input */
 	while (f.left) {
 		uint8_t op = fz_u8(&f);
+		bool held = uart.rts_flow && !(uart.mcr & (MCR_RTS | MCR_LOOP));
 
 		if ((op & 0xe0) == 0xe0) {
-			size_t n = fz_bytes(&f, buf, 1 + fz_u8(&f) % sizeof(buf));
+			size_t n = fz_bytes(&f, buf, 1 + fz_u8(&f) % sizeof(buf)), took;
 
-			FZ_CHECK(uart_receive(&uart, buf, n) <= n);
+			took = uart_receive(&uart, buf, n);
+			FZ_CHECK(took <= n && (!held || took == 0));
 		} else {
 			bus_access(&f, op);
 		}
+		held = uart.rts_flow && !(uart.mcr & (MCR_RTS | MCR_LOOP));
 		FZ_CHECK(uart.rx_count <= UART_RX_SIZE && uart.rx_head < UART_RX_SIZE);
-		FZ_CHECK(uart_rx_space(&uart) == UART_RX_SIZE - uart.rx_count);
+		FZ_CHECK(uart_rx_space(&uart) == (held ? 0 : UART_RX_SIZE - uart.rx_count));
 	}
 	return 0;
 }

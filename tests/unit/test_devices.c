@@ -464,6 +464,42 @@ START_TEST(uart_space_signalled_on_fifo_clear)
 }
 END_TEST
 
+/* Flow control off (the default): RTS does not matter, as for a guest that never sets it. */
+START_TEST(uart_rts_ignored_without_flow)
+{
+	out(MCR, 0x08); /* OUT2 only: RTS low */
+	ck_assert_uint_eq(uart_rx_space(&uart), UART_RX_SIZE);
+	ck_assert_uint_eq(uart_receive(&uart, (const uint8_t *)"a", 1), 1);
+	ck_assert_uint_eq(in(RBR), 'a');
+}
+END_TEST
+
+/* With flow control, RTS low holds host input back and raising it signals space. */
+START_TEST(uart_rts_flow_holds_input)
+{
+	int efd = eventfd(0, EFD_NONBLOCK);
+
+	ck_assert_int_ge(efd, 0);
+	uart.space_efd = efd;
+	uart_set_rts_flow(&uart, true);
+	out(MCR, 0x0b); /* DTR, RTS, OUT2: the port open */
+	ck_assert_uint_eq(uart_receive(&uart, (const uint8_t *)"ab", 2), 2);
+	efd_count(efd);
+	out(MCR, 0x09); /* the tty throttles: RTS low */
+	ck_assert_uint_eq(uart_rx_space(&uart), 0);
+	ck_assert_uint_eq(uart_receive(&uart, (const uint8_t *)"c", 1), 0);
+	ck_assert_uint_eq(in(RBR), 'a'); /* what was in the FIFO is still delivered */
+	ck_assert_uint_eq(efd_count(efd), 0);
+	out(MCR, 0x0b); /* unthrottled */
+	ck_assert_msg(efd_count(efd) != 0, "raising RTS did not signal space_efd");
+	ck_assert_uint_eq(uart_rx_space(&uart), UART_RX_SIZE - 1);
+	ck_assert_uint_eq(uart_receive(&uart, (const uint8_t *)"c", 1), 1);
+	ck_assert_uint_eq(in(RBR), 'b');
+	ck_assert_uint_eq(in(RBR), 'c');
+	close(efd);
+}
+END_TEST
+
 /* ---- console escape ---- */
 
 static enum console_action filter(struct console_escape *esc, const char *s, size_t len, char *o,
@@ -781,6 +817,8 @@ Suite *devices_suite(void)
 	tcase_add_test(u, uart_receive_buffer_full);
 	tcase_add_test(u, uart_space_signalled_on_drain);
 	tcase_add_test(u, uart_space_signalled_on_fifo_clear);
+	tcase_add_test(u, uart_rts_ignored_without_flow);
+	tcase_add_test(u, uart_rts_flow_holds_input);
 	suite_add_tcase(s, u);
 
 	tcase_add_test(c, console_plain_bytes);
