@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/cli.h"
+#include "core/trace.h"
 #include "core/error.h"
 #include "core/memory.h"
 #include "core/options.h"
@@ -87,7 +88,12 @@ enum opt_id {
 	OPT_ROOT,
 	OPT_RWDIR,
 	OPT_TIMEOUT,
-	OPT_VERBOSE
+	OPT_VERBOSE,
+	OPT_STATS,
+	OPT_STATS_JSON,
+	OPT_TRACE,
+	OPT_TRACE_LIMIT,
+	OPT_API_SOCK
 };
 
 static const struct {
@@ -113,6 +119,11 @@ static const struct {
     {"rwdir", OPT_RWDIR, true},
     {"timeout", OPT_TIMEOUT, true},
     {"verbose", OPT_VERBOSE, false},
+    {"stats", OPT_STATS, false},
+    {"stats-json", OPT_STATS_JSON, true},
+    {"trace", OPT_TRACE, true},
+    {"trace-limit", OPT_TRACE_LIMIT, true},
+    {"api-sock", OPT_API_SOCK, true},
     {"help", OPT_HELP, false},
     {"version", OPT_VERSION, false},
 };
@@ -137,6 +148,13 @@ static int apply_option(struct vmm_config *cfg, enum opt_id id, const char *val)
 		return 0;
 	case OPT_ROOT: cfg->root = val; return 0;
 	case OPT_VERBOSE: cfg->verbose = true; return 0;
+	case OPT_STATS: cfg->stats = true; return 0;
+	case OPT_STATS_JSON: cfg->stats_json = val; return 0;
+	case OPT_TRACE: cfg->trace = val; return 0;
+	case OPT_API_SOCK: cfg->api_sock = val; return 0;
+	case OPT_TRACE_LIMIT:
+		return parse_count("--trace-limit", val, TRACE_LIMIT_MIN, TRACE_LIMIT_MAX,
+				   &cfg->trace_limit);
 	case OPT_RWDIR:
 		if (cfg->nrwdirs >= VMM_MAX_RWDIRS)
 			return set_error("--rwdir: at most %d", VMM_MAX_RWDIRS);
@@ -246,6 +264,15 @@ void cli_usage(const char *prog)
 	       "  --rwdir DIR         run mode: DIR read-write too (up to %d)\n"
 	       "  --verbose           run mode: kernel messages on the console\n"
 	       "  --timeout SECONDS   end the VM after SECONDS with one line, exit status 124\n"
+	       "  --stats             at exit, vCPU exits by reason and device register (count,\n"
+	       "                      time in the VMM), virtqueue counters, vCPU time, on stderr\n"
+	       "  --stats-json FILE   the same as JSON in FILE (README: its schema)\n"
+	       "  --trace FILE        a timeline of exits, notifies, interrupts and requests\n"
+	       "                      in FILE, Chrome trace-event JSON (Perfetto), written at\n"
+	       "                      exit and on SIGUSR1\n"
+	       "  --trace-limit N     keep the newest N events (default %d)\n"
+	       "  --api-sock PATH     a control socket (mode 0600), JSON lines: info, pause,\n"
+	       "                      resume, stats, quit (tools/vmm-api talks to it)\n"
 	       "  --mptable           describe the platform with an MP table instead of a\n"
 	       "                      device tree (for kernels without CONFIG_OF)\n"
 	       "  --dump-dtb FILE     write the device tree blob to FILE and exit\n"
@@ -255,5 +282,5 @@ void cli_usage(const char *prog)
 	       "  --help, --version\n\n"
 	       "Console: COM1 on stdin/stdout; Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.\n",
 	       prog, VMM_MAX_CPUS, VMM_MAX_DISKS, BLK_POLL_US_DEFAULT, BLK_POLL_US_MAX,
-	       VMM_MAX_NICS, VMM_MAX_SHARES, VMM_MAX_RWDIRS);
+	       VMM_MAX_NICS, VMM_MAX_SHARES, VMM_MAX_RWDIRS, TRACE_LIMIT_DEFAULT);
 }

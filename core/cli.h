@@ -47,8 +47,13 @@ struct vmm_config {
 	const char *root; /* --root DIR: the guest's root in run mode, "/" if NULL */
 	const char *rwdirs[VMM_MAX_RWDIRS];
 	unsigned int nrwdirs;
-	bool verbose;	      /* run mode: kernel messages on the console */
-	unsigned int timeout; /* --timeout SECONDS: end the VM with 124; 0: never */
+	bool verbose;		  /* run mode: kernel messages on the console */
+	unsigned int timeout;	  /* --timeout SECONDS: end the VM with 124; 0: never */
+	bool stats;		  /* --stats: the table on stderr at exit */
+	const char *stats_json;	  /* --stats-json FILE */
+	const char *trace;	  /* --trace FILE */
+	const char *api_sock;	  /* --api-sock PATH */
+	unsigned int trace_limit; /* --trace-limit N events; 0: TRACE_LIMIT_DEFAULT */
 	struct blk_opt disks[VMM_MAX_DISKS];
 	unsigned int ndisks;
 	char disk_buf[VMM_MAX_DISKS][4096]; /* what disks[] point into */

@@ -62,7 +62,7 @@ void vmm_thread_enter(enum thread_kind kind);
 
 /*
  * Start a device worker thread of @kind with every signal blocked but
- * SIGSYS (signals are the main thread's, SIGUSR1 the vCPUs', and a
+ * SIGSYS (signals are the main thread's, the kick the vCPUs', and a
  * seccomp trap must reach its handler). -1 with set_error() naming @what.
  */
 int vmm_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg, const char *what,

@@ -81,8 +81,14 @@ static const char *const spawn_calls[] = {
 static const char *const queue_setup_calls[] = {"eventfd2", "io_uring_setup", "io_uring_register",
 						"io_uring_enter"};
 
-static const char *const main_calls[] = {"tgkill", "io_uring_enter", "shutdown", "lseek",
-					 "signalfd4"};
+/*
+ * ftruncate: --trace rewrites its file on each SIGUSR1 (lseek too);
+ * accept4, sendto, recvfrom: --api-sock's clients (send and recv are those);
+ * unlink: its socket file, removed at exit (no guest data reaches this thread).
+ */
+static const char *const main_calls[] = {"tgkill",    "io_uring_enter", "shutdown", "lseek",
+					 "signalfd4", "ftruncate",	"accept4",  "sendto",
+					 "recvfrom",  "unlink"};
 static const char *const vcpu_calls[] = {"tgkill", "lseek"};
 static const char *const blk_sync_calls[] = {"preadv", "pwritev", "fdatasync", "fallocate"};
 static const char *const blk_uring_calls[] = {"io_uring_enter"};

@@ -17,10 +17,11 @@
 #include "core/error.h"
 #include "core/layout.h"
 #include "core/log.h"
+#include "core/trace.h"
 #include "core/util.h"
 #include "core/vm.h"
 
-#define KICK_SIGNAL SIGUSR1
+#define KICK_SIGNAL VCPU_KICK_SIGNAL
 
 #define CPUID_HYPERVISOR_BIT BIT(31)
 #define CR0_PE		     BIT(0)
@@ -224,6 +225,8 @@ static int vcpu_create(struct vm *vm, unsigned int id, uint64_t entry)
 
 int vcpus_create(struct vm *vm, uint64_t entry)
 {
+	pthread_mutex_init(&vm->pause.lock, NULL);
+	pthread_cond_init(&vm->pause.cond, NULL);
 	for (unsigned int i = 0; i < vm->ncpus; i++)
 		vm->vcpus[i].fd = -1;
 	vm->cpuid = get_supported_cpuid(vm->kvm_fd);
@@ -348,6 +351,83 @@ static void handle_exit(struct vcpu *v)
 	}
 }
 
+/*
+ * Held by vcpus_pause() between two KVM_RUNs (an exit's handling is done,
+ * so an MMIO read's answer waits in kvm_run for the next entry, as usual).
+ * immediate_exit is cleared only under the lock and only if no new pause
+ * came meanwhile, so a pause's kick can never be lost.
+ */
+static void park(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+
+	pthread_mutex_lock(&vm->pause.lock);
+	vm->pause.parked++;
+	pthread_cond_broadcast(&vm->pause.cond);
+	while (atomic_load(&vm->pause.requested) && !atomic_load(&vm->stopping))
+		pthread_cond_wait(&vm->pause.cond, &vm->pause.lock);
+	vm->pause.parked--;
+	if (!atomic_load(&vm->pause.requested) && !atomic_load(&vm->stopping))
+		v->run->immediate_exit = 0;
+	pthread_mutex_unlock(&vm->pause.lock);
+}
+
+static unsigned int started_vcpus(const struct vm *vm)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < vm->ncpus; i++)
+		n += vm->vcpus[i].started ? 1 : 0;
+	return n;
+}
+
+int vcpus_pause(struct vm *vm)
+{
+	struct timespec deadline;
+	int err = 0;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 1;
+	pthread_mutex_lock(&vm->pause.lock);
+	atomic_store(&vm->pause.requested, true);
+	for (unsigned int i = 0; i < vm->ncpus; i++) {
+		if (!vm->vcpus[i].started)
+			continue;
+		vm->vcpus[i].run->immediate_exit = 1;
+		pthread_kill(vm->vcpus[i].thread, KICK_SIGNAL);
+	}
+	while (vm->pause.parked < started_vcpus(vm) && !atomic_load(&vm->stopping) && !err)
+		err = pthread_cond_timedwait(&vm->pause.cond, &vm->pause.lock, &deadline);
+	pthread_mutex_unlock(&vm->pause.lock);
+	if (err)
+		return set_error("a vCPU did not stop within a second");
+	return 0;
+}
+
+void vcpus_resume(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause.lock);
+	atomic_store(&vm->pause.requested, false);
+	pthread_cond_broadcast(&vm->pause.cond);
+	pthread_mutex_unlock(&vm->pause.lock);
+}
+
+bool vcpus_paused(struct vm *vm)
+{
+	return atomic_load(&vm->pause.requested);
+}
+
+/* --stats and --trace: the exit handled since @start. */
+static void account_exit(struct vcpu *v, int64_t start)
+{
+	uint64_t ns = (uint64_t)(monotonic_ns() - start);
+
+	if (v->stats)
+		vcpu_stats_exit(v, ns);
+	if (trace_enabled)
+		trace_record(TRACE_EXIT, NULL, vcpu_exit_key(v), 0, start, ns);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -360,8 +440,20 @@ static void *vcpu_thread(void *arg)
 	sigaddset(&kick, KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
 	vmm_thread_enter(THREAD_VCPU); /* confined before the first KVM_RUN */
+	trace_thread("vcpu%u", v->id);
 	while (!atomic_load(&v->vm->stopping)) {
-		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+		if (atomic_load(&v->vm->pause.requested)) {
+			park(v);
+			continue;
+		}
+		bool timed = v->stats || trace_enabled;
+		int64_t t0 = timed ? monotonic_ns() : 0, t1;
+		int r = ioctl(v->fd, KVM_RUN, 0);
+
+		t1 = timed ? monotonic_ns() : 0;
+		if (v->stats)
+			vcpu_stats_run(v, (uint64_t)(t1 - t0));
+		if (r < 0) {
 			/* EINTR: kicked; EAGAIN: an AP not yet started by SIPI on some hosts. */
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
@@ -369,6 +461,8 @@ static void *vcpu_thread(void *arg)
 			break;
 		}
 		handle_exit(v);
+		if (timed)
+			account_exit(v, t1);
 	}
 	return NULL;
 }
@@ -378,9 +472,22 @@ static void kick_handler(int sig)
 	(void)sig;
 }
 
+/* --trace names exits when it writes them out: the VM's buses say what they hit. */
+static const struct vm *traced_vm;
+
+static void name_exit(uint64_t key, char *buf, size_t len)
+{
+	vcpu_exit_name(traced_vm, key, buf, len);
+}
+
 int vcpus_start(struct vm *vm)
 {
 	struct sigaction sa = {.sa_handler = kick_handler};
+
+	if (trace_enabled) {
+		traced_vm = vm;
+		trace_set_exit_namer(name_exit);
+	}
 
 	/* No SA_RESTART: the kick must make KVM_RUN return EINTR. */
 	sigemptyset(&sa.sa_mask);
@@ -398,6 +505,10 @@ int vcpus_start(struct vm *vm)
 /* Make every vCPU leave KVM_RUN and wait for its thread. */
 void vcpus_stop(struct vm *vm)
 {
+	/* Parked ones see stopping once woken (vm_request_stop() set it). */
+	pthread_mutex_lock(&vm->pause.lock);
+	pthread_cond_broadcast(&vm->pause.cond);
+	pthread_mutex_unlock(&vm->pause.lock);
 	for (unsigned int i = 0; i < vm->ncpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 

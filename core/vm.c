@@ -194,6 +194,7 @@ void vm_request_stop(struct vm *vm, int status, const char *why)
 void vm_destroy(struct vm *vm)
 {
 	for (unsigned int i = 0; i < vm->ncpus; i++) {
+		vcpu_stats_free(&vm->vcpus[i]);
 		if (vm->vcpus[i].run)
 			munmap(vm->vcpus[i].run, vm->run_size);
 		if (vm->vcpus[i].fd > 0)

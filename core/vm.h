@@ -36,6 +36,12 @@ struct vm {
 	unsigned int ncpus;
 	struct vcpu vcpus[VMM_MAX_CPUS];
 	atomic_int stopping;
+	struct {
+		pthread_mutex_t lock;
+		pthread_cond_t cond;
+		atomic_bool requested; /* vcpus_pause(): every vCPU parks before KVM_RUN */
+		unsigned int parked;
+	} pause;
 	int exit_status;
 	int stop_efd;
 	int post_efd;

@@ -25,6 +25,7 @@
 #include "devices/virtio/virtio_9p.h"
 #include "guest/vmm-guest-abi.h"
 #include "machine/run.h"
+#include "core/api.h"
 #include "core/boot.h"
 #include "core/cli.h"
 #include "core/console.h"
@@ -34,6 +35,8 @@
 #include "core/loader.h"
 #include "core/mptable.h"
 #include "core/sandbox.h"
+#include "core/stats.h"
+#include "core/trace.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "core/vcpu.h"
@@ -65,8 +68,10 @@ struct machine {
 	struct virtio_mmio_host virtio_host;
 	struct virtio_slot virtio[VIRTIO_MAX_DEVICES];
 	unsigned int nr_virtio;
-	struct run_mode run; /* --exec: its initramfs and command-line words */
+	struct run_mode run;	/* --exec: its initramfs and command-line words */
 	atomic_bool input_held; /* piped stdin waits for run mode's init (its marker) */
+	FILE *stats_json;	/* --stats-json, opened before the sandbox closes the door */
+	struct api_server api;	/* --api-sock */
 };
 
 static uint64_t ms_since(const struct timespec *t0)
@@ -363,13 +368,18 @@ static void stop_signals(sigset_t *set)
 	sigaddset(set, SIGHUP);
 }
 
-/* Blocked before the vCPU threads start, which unblock only their kick signal. */
+/*
+ * Blocked before the vCPU threads start, which unblock only their kick
+ * signal; so every signal sent to the process, SIGUSR1 (--trace: write the
+ * trace out now) included, reaches the main thread's signalfd.
+ */
 static void block_signals(void)
 {
 	sigset_t set;
 
 	stop_signals(&set);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
@@ -379,6 +389,7 @@ static int open_signalfd(void)
 	sigset_t set;
 
 	stop_signals(&set);
+	sigaddset(&set, SIGUSR1);
 	return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
@@ -386,7 +397,7 @@ static int open_signalfd(void)
 struct console_in {
 	struct console_escape esc;
 	bool open;
-	bool line_open;		 /* bytes sent since the last newline */
+	bool line_open;		  /* bytes sent since the last newline */
 	unsigned int eof_to_send; /* EOF characters still owed to the guest's tty */
 };
 
@@ -443,6 +454,15 @@ static int timeout_ms(struct machine *m)
 	return 0;
 }
 
+static void take_signal(struct machine *m, int sig)
+{
+	if (sig != SIGUSR1)
+		vm_request_stop(&m->vm, VMM_EXIT_SIGNAL + sig,
+				sig == SIGINT ? "interrupted" : "terminated");
+	else if (trace_enabled && trace_flush() < 0)
+		vmm_log("%s", last_error());
+}
+
 /* The main thread's loop: console input and signals until the VM stops. */
 static void run_console(struct machine *m)
 {
@@ -451,22 +471,23 @@ static void run_console(struct machine *m)
 	uint64_t count;
 
 	while (!atomic_load(&m->vm.stopping)) {
-		struct pollfd p[4] = {
+		struct pollfd p[5] = {
 		    {m->vm.stop_efd, POLLIN, 0},
 		    {sfd, POLLIN, 0},
 		    {m->uart_space_efd, POLLIN, 0},
 		    {-1, POLLIN, 0},
 		};
 		struct signalfd_siginfo si;
+		unsigned int napi = api_poll_fds(&m->api, &p[4]);
 
 		console_send_eof(m, &ci);
 		if (ci.open && !atomic_load(&m->input_held) && uart_rx_space(&m->com1))
 			p[3].fd = STDIN_FILENO;
-		if (poll(p, 4, timeout_ms(m)) < 0 && errno != EINTR)
+		if (poll(p, 4 + napi, timeout_ms(m)) < 0 && errno != EINTR)
 			break;
+		api_serve(&m->api, &p[4], napi);
 		if ((p[1].revents & POLLIN) && read(sfd, &si, sizeof(si)) == sizeof(si))
-			vm_request_stop(&m->vm, VMM_EXIT_SIGNAL + (int)si.ssi_signo,
-					si.ssi_signo == SIGINT ? "interrupted" : "terminated");
+			take_signal(m, (int)si.ssi_signo);
 		if (p[2].revents & POLLIN && read(m->uart_space_efd, &count, sizeof(count)) < 0)
 			continue;
 		if (p[3].revents & (POLLERR | POLLNVAL))
@@ -478,6 +499,179 @@ static void run_console(struct machine *m)
 		close(sfd);
 }
 
+/* --stats, --stats-json: counting starts before any vCPU or worker does. */
+static int stats_prepare(struct machine *m)
+{
+	const struct vmm_config *cfg = m->cfg;
+
+	stats_enabled = cfg->stats || cfg->stats_json;
+	static char json_buf[1 << 16];
+
+	if (cfg->stats_json && !(m->stats_json = fopen(cfg->stats_json, "we")))
+		return set_error("--stats-json %s: %s", cfg->stats_json, strerror(errno));
+	/* A buffer of ours: stdio would fstat() the file for one, which seccomp refuses later. */
+	if (m->stats_json)
+		setvbuf(m->stats_json, json_buf, _IOFBF, sizeof(json_buf));
+	for (unsigned int i = 0; stats_enabled && i < m->vm.ncpus; i++)
+		if (vcpu_stats_alloc(&m->vm.vcpus[i]) < 0)
+			return -1;
+	return 0;
+}
+
+/* Every figure now: the vCPUs' and each virtqueue's. -1 when out of memory. */
+static int stats_gather(struct machine *m, struct stats_report *r)
+{
+	*r = (struct stats_report){.uptime_ns = ms_since(&m->vm.start) * 1000000};
+	if (vcpu_stats_gather(&m->vm, r) < 0)
+		return -1;
+	for (unsigned int i = 0; i < m->nr_virtio; i++) {
+		struct virtio_dev *vdev = m->virtio[i].vdev;
+
+		for (unsigned int q = 0; vdev && q < vdev->nr_queues; q++) {
+			struct stats_queue_row *row = stats_report_queue(r);
+
+			if (!row)
+				return -1;
+			snprintf(row->device, sizeof(row->device), "%s", vdev->name);
+			snprintf(row->queue, sizeof(row->queue), "q%u", q);
+			stats_queue_read(&row->q, &vdev->vqs[q].stats);
+			row->needs_reset = q ? 0 : STAT_READ(vdev->needs_reset_count);
+		}
+	}
+	return 0;
+}
+
+static void stats_report(struct machine *m)
+{
+	struct stats_report r;
+
+	if (!stats_enabled)
+		return;
+	if (stats_gather(m, &r) < 0) {
+		vmm_log("--stats: out of memory");
+	} else {
+		if (m->cfg->stats)
+			stats_report_print_text(&r, stderr);
+		if (m->stats_json) {
+			stats_report_print_json(&r, m->stats_json);
+			fputc('\n', m->stats_json);
+		}
+	}
+	if (m->stats_json && fclose(m->stats_json) != 0)
+		vmm_log("--stats-json %s: %s", m->cfg->stats_json, strerror(errno));
+	m->stats_json = NULL;
+	stats_report_free(&r);
+}
+
+/* ---- --api-sock: the commands (core/api.c has the socket and the syntax) ---- */
+
+static const char *virtio_type(uint32_t device_id)
+{
+	switch (device_id) {
+	case VIRTIO_ID_BLOCK: return "blk";
+	case VIRTIO_ID_NET: return "net";
+	case VIRTIO_ID_9P: return "9p";
+	default: return "?";
+	}
+}
+
+static void api_string(FILE *out, const char *key, const char *value)
+{
+	fprintf(out, ",\"%s\":", key);
+	if (!value) {
+		fputs("null", out);
+		return;
+	}
+	fputc('"', out);
+	for (; *value; value++) {
+		unsigned char c = (unsigned char)*value;
+
+		if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(out, "\\u%04x", c);
+		else
+			fputc(c, out);
+	}
+	fputc('"', out);
+}
+
+static void api_info(struct machine *m, FILE *out)
+{
+	const struct vmm_config *cfg = m->cfg;
+
+	api_string(out, "vmm", VMM_VERSION);
+	api_string(out, "state", vcpus_paused(&m->vm) ? "paused" : "running");
+	fprintf(out, ",\"uptime_ms\":%llu,\"cpus\":%u,\"mem_bytes\":%llu",
+		(unsigned long long)ms_since(&m->vm.start), cfg->cpus,
+		(unsigned long long)cfg->mem);
+	api_string(out, "kernel", cfg->kernel);
+	api_string(out, "cmdline", cfg->cmdline);
+	api_string(out, "exec", cfg->exec);
+	fprintf(out, ",\"machine\":\"%s\",\"devices\":[", cfg->mptable ? "mptable" : "devicetree");
+	for (unsigned int i = 0; i < m->nr_virtio; i++) {
+		const struct virtio_slot *s = &m->virtio[i];
+
+		if (!s->vdev)
+			continue;
+		fprintf(out,
+			"%s{\"name\":\"%s\",\"type\":\"%s\",\"mmio\":\"0x%llx\",\"irq\":%u,"
+			"\"status\":%u}",
+			i ? "," : "", s->vdev->name, virtio_type(s->vdev->device_id),
+			(unsigned long long)s->transport.base, s->transport.gsi,
+			atomic_load(&s->vdev->status));
+	}
+	fputs("]", out);
+}
+
+static int api_stats(struct machine *m, FILE *out)
+{
+	struct stats_report r;
+	int err = 0;
+
+	if (!stats_enabled)
+		return set_error("no figures: start the VMM with --stats or --stats-json");
+	if (stats_gather(m, &r) < 0)
+		err = set_error("out of memory");
+	else {
+		fputs(",\"stats\":", out);
+		stats_report_print_json(&r, out);
+	}
+	stats_report_free(&r);
+	return err;
+}
+
+static int api_command(void *opaque, const struct api_request *req, FILE *out)
+{
+	struct machine *m = opaque;
+
+	if (!strcmp(req->cmd, "info")) {
+		api_info(m, out);
+		return 0;
+	}
+	if (!strcmp(req->cmd, "pause")) {
+		if (vcpus_pause(&m->vm) < 0)
+			return -1;
+		api_string(out, "state", "paused");
+		return 0;
+	}
+	if (!strcmp(req->cmd, "resume")) {
+		vcpus_resume(&m->vm);
+		api_string(out, "state", "running");
+		return 0;
+	}
+	if (!strcmp(req->cmd, "stats"))
+		return api_stats(m, out);
+	if (!strcmp(req->cmd, "quit")) {
+		if (req->has_status && (req->status < 0 || req->status > 255))
+			return set_error("\"status\" must be 0 to 255");
+		fprintf(out, ",\"status\":%d", req->has_status ? req->status : 0);
+		vm_request_stop(&m->vm, req->has_status ? req->status : 0, NULL);
+		return 0;
+	}
+	return set_error("unknown command \"%s\" (info, pause, resume, stats, quit)", req->cmd);
+}
+
 static int run_vm(struct machine *m)
 {
 	const struct vmm_config *cfg = m->cfg;
@@ -486,8 +680,14 @@ static int run_vm(struct machine *m)
 	    create_devices(m) < 0 || create_virtio_devices(m) < 0 || write_boot_info(m) < 0)
 		return -1;
 	block_signals();
-	if (vcpus_create(&m->vm, m->image.entry) < 0 || sandbox_init(!cfg->no_seccomp) < 0)
+	if (vcpus_create(&m->vm, m->image.entry) < 0 || stats_prepare(m) < 0 ||
+	    (cfg->trace && trace_open(cfg->trace, cfg->trace_limit ? cfg->trace_limit
+								   : TRACE_LIMIT_DEFAULT) < 0) ||
+	    (cfg->api_sock &&
+	     api_open(&m->api, cfg->api_sock, &(struct api_ops){api_command, m}) < 0) ||
+	    sandbox_init(!cfg->no_seccomp) < 0)
 		return -1;
+	trace_thread("main");
 	console_raw_enter(STDIN_FILENO);
 	if (vcpus_start(&m->vm) < 0) {
 		vm_request_stop(&m->vm, VMM_EXIT_ERROR, last_error());
@@ -497,13 +697,17 @@ static int run_vm(struct machine *m)
 	run_console(m);
 	vcpus_stop(&m->vm);
 	console_raw_leave();
+	stats_report(m);
+	if (trace_enabled && trace_flush() < 0)
+		vmm_log("%s", last_error());
 	return m->vm.exit_status;
 }
 
 int main(int argc, char **argv)
 {
 	static struct vmm_config cfg;
-	static struct machine m = {.vm = {.kvm_fd = -1, .vm_fd = -1}};
+	static struct machine m = {.vm = {.kvm_fd = -1, .vm_fd = -1},
+				   .api = {.listen_fd = -1, .client_fd = -1}};
 	int status;
 
 	clock_gettime(CLOCK_MONOTONIC, &m.vm.start);
@@ -524,7 +728,9 @@ int main(int argc, char **argv)
 		status = dump_dtb(&m.fdt, cfg.dump_dtb);
 	else
 		status = run_vm(&m);
+	api_close(&m.api);
 	destroy_virtio_devices(&m);
+	trace_close(); /* after the workers: they record until they stop */
 	vm_destroy(&m.vm);
 	log_limit_report(&marker_log);
 	run_mode_release(&m.run);

@@ -29,7 +29,7 @@ static void i8042_write(void *opaque, uint64_t offset, const uint8_t *data, uint
 		ev->reset(ev->opaque);
 }
 
-const struct io_dev_ops i8042_ops = {.read = read_zero, .write = i8042_write};
+const struct io_dev_ops i8042_ops = {.read = read_zero, .write = i8042_write, .name = "i8042"};
 
 static void debug_port_write(void *opaque, uint64_t offset, const uint8_t *data, uint32_t len)
 {
@@ -42,10 +42,10 @@ static void debug_port_write(void *opaque, uint64_t offset, const uint8_t *data,
 		ev->boot_marker(ev->opaque);
 }
 
-const struct io_dev_ops debug_port_ops = {.write = debug_port_write};
+const struct io_dev_ops debug_port_ops = {.write = debug_port_write, .name = "vmm-ports"};
 
 /* Port 0x80 is Linux's I/O delay: writes are the whole point, nothing happens. */
-const struct io_dev_ops post_port_ops = {.read = read_zero};
+const struct io_dev_ops post_port_ops = {.read = read_zero, .name = "POST"};
 
 static uint8_t to_bcd(int v)
 {
@@ -95,7 +95,7 @@ static void cmos_write(void *opaque, uint64_t offset, const uint8_t *data, uint3
 		c->ram[c->index] = data[0];
 }
 
-const struct io_dev_ops cmos_ops = {.read = cmos_read, .write = cmos_write};
+const struct io_dev_ops cmos_ops = {.read = cmos_read, .write = cmos_write, .name = "CMOS"};
 
 static void power_write(void *opaque, uint64_t offset, const uint8_t *data, uint32_t len)
 {
@@ -109,7 +109,7 @@ static void power_write(void *opaque, uint64_t offset, const uint8_t *data, uint
 		ev->poweroff(ev->opaque);
 }
 
-const struct io_dev_ops power_ops = {.read = read_zero, .write = power_write};
+const struct io_dev_ops power_ops = {.read = read_zero, .write = power_write, .name = "syscon"};
 
 int platform_devices_register(struct io_bus *pio, struct io_bus *mmio, const struct vm_events *ev,
 			      struct cmos *cmos)

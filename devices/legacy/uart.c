@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -210,9 +211,20 @@ static void uart_write(void *opaque, uint64_t offset, const uint8_t *data, uint3
 	pthread_mutex_unlock(&u->lock);
 }
 
+static void uart_describe(void *opaque, uint64_t offset, char *buf, size_t len)
+{
+	static const char *const regs[UART_NR_REGS] = {"RBR/THR", "IER", "IIR/FCR", "LCR",
+						       "MCR",	  "LSR", "MSR",	    "SCR"};
+
+	(void)opaque;
+	snprintf(buf, len, "COM1 %s", offset < UART_NR_REGS ? regs[offset] : "?");
+}
+
 const struct io_dev_ops uart_ops = {
     .read = uart_read,
     .write = uart_write,
+    .name = "COM1",
+    .describe = uart_describe,
 };
 
 /* Room for host input; none while flow control holds it back. Under the lock. */

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,6 +80,29 @@ bool io_bus_access(const struct io_bus *bus, uint64_t addr, uint8_t *data, uint3
 		memset(data, 0xff, len);
 	}
 	return true;
+}
+
+int io_bus_index(const struct io_bus *bus, uint64_t addr)
+{
+	const struct io_range *r = io_bus_find(bus, addr);
+
+	return r ? (int)(r - bus->ranges) : -1;
+}
+
+void io_bus_describe(const struct io_bus *bus, int index, uint64_t addr, char *buf, size_t len)
+{
+	const struct io_range *r;
+
+	if (index < 0 || (unsigned int)index >= bus->nr) {
+		snprintf(buf, len, "unclaimed 0x%llx", (unsigned long long)addr);
+		return;
+	}
+	r = &bus->ranges[index];
+	if (r->ops->describe)
+		r->ops->describe(r->opaque, addr - r->base, buf, len);
+	else
+		snprintf(buf, len, "%s +0x%llx", r->ops->name ? r->ops->name : bus->name,
+			 (unsigned long long)(addr - r->base));
 }
 
 void io_bus_free(struct io_bus *bus)

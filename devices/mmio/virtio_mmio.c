@@ -18,6 +18,7 @@
 
 #include "core/error.h"
 #include "core/fdt.h"
+#include "core/util.h"
 #include "core/log.h"
 #include "devices/mmio/virtio_mmio.h"
 
@@ -161,7 +162,64 @@ static void mmio_write(void *opaque, uint64_t off, const uint8_t *data, uint32_t
 	pthread_mutex_unlock(&t->vdev->lock);
 }
 
-const struct io_dev_ops virtio_mmio_ops = {.read = mmio_read, .write = mmio_write};
+/* The register names of the virtio spec (4.2.2), for --stats. */
+static const char *register_name(uint64_t off)
+{
+	static const struct {
+		uint16_t off;
+		const char *name;
+	} regs[] = {
+	    {VIRTIO_MMIO_MAGIC_VALUE, "MagicValue"},
+	    {VIRTIO_MMIO_VERSION, "Version"},
+	    {VIRTIO_MMIO_DEVICE_ID, "DeviceID"},
+	    {VIRTIO_MMIO_VENDOR_ID, "VendorID"},
+	    {VIRTIO_MMIO_DEVICE_FEATURES, "DeviceFeatures"},
+	    {VIRTIO_MMIO_DEVICE_FEATURES_SEL, "DeviceFeaturesSel"},
+	    {VIRTIO_MMIO_DRIVER_FEATURES, "DriverFeatures"},
+	    {VIRTIO_MMIO_DRIVER_FEATURES_SEL, "DriverFeaturesSel"},
+	    {VIRTIO_MMIO_QUEUE_SEL, "QueueSel"},
+	    {VIRTIO_MMIO_QUEUE_NUM_MAX, "QueueNumMax"},
+	    {VIRTIO_MMIO_QUEUE_NUM, "QueueNum"},
+	    {VIRTIO_MMIO_QUEUE_READY, "QueueReady"},
+	    {VIRTIO_MMIO_QUEUE_NOTIFY, "QueueNotify"},
+	    {VIRTIO_MMIO_INTERRUPT_STATUS, "InterruptStatus"},
+	    {VIRTIO_MMIO_INTERRUPT_ACK, "InterruptACK"},
+	    {VIRTIO_MMIO_STATUS, "Status"},
+	    {VIRTIO_MMIO_QUEUE_DESC_LOW, "QueueDescLow"},
+	    {VIRTIO_MMIO_QUEUE_DESC_HIGH, "QueueDescHigh"},
+	    {VIRTIO_MMIO_QUEUE_AVAIL_LOW, "QueueDriverLow"},
+	    {VIRTIO_MMIO_QUEUE_AVAIL_HIGH, "QueueDriverHigh"},
+	    {VIRTIO_MMIO_QUEUE_USED_LOW, "QueueDeviceLow"},
+	    {VIRTIO_MMIO_QUEUE_USED_HIGH, "QueueDeviceHigh"},
+	    {VIRTIO_MMIO_SHM_SEL, "SHMSel"},
+	    {VIRTIO_MMIO_SHM_LEN_LOW, "SHMLenLow"},
+	    {VIRTIO_MMIO_SHM_LEN_HIGH, "SHMLenHigh"},
+	    {VIRTIO_MMIO_SHM_BASE_LOW, "SHMBaseLow"},
+	    {VIRTIO_MMIO_SHM_BASE_HIGH, "SHMBaseHigh"},
+	    {VIRTIO_MMIO_CONFIG_GENERATION, "ConfigGeneration"},
+	};
+
+	if (off >= VIRTIO_MMIO_CONFIG)
+		return "config";
+	for (unsigned int i = 0; i < ARRAY_SIZE(regs); i++)
+		if (regs[i].off == off)
+			return regs[i].name;
+	return NULL;
+}
+
+static void mmio_describe(void *opaque, uint64_t off, char *buf, size_t len)
+{
+	struct virtio_mmio *t = opaque;
+	const char *reg = register_name(off);
+
+	if (reg)
+		snprintf(buf, len, "%s %s", t->vdev->name, reg);
+	else
+		snprintf(buf, len, "%s +0x%llx", t->vdev->name, (unsigned long long)off);
+}
+
+const struct io_dev_ops virtio_mmio_ops = {
+    .read = mmio_read, .write = mmio_write, .name = "virtio-mmio", .describe = mmio_describe};
 
 /*
  * Called from device workers: an irqfd write, or an edge through

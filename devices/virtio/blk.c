@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/trace.h"
 #include "core/log.h"
 #include "core/options.h"
 #include "core/util.h"
@@ -181,6 +182,7 @@ static void set_status(struct blk_req *req, uint8_t status)
 {
 	*req->status = status;
 	req->used_len = (status == VIRTIO_BLK_S_OK ? req->data_in : 0) + 1;
+	req->failed = status != VIRTIO_BLK_S_OK;
 }
 
 bool blk_req_start(struct virtio_blk *blk, struct blk_req *req)
@@ -191,6 +193,7 @@ bool blk_req_start(struct virtio_blk *blk, struct blk_req *req)
 	req->status = NULL;
 	req->data_in = 0;
 	req->used_len = 0;
+	req->failed = true; /* until a status is set */
 	/* Without a status byte the request cannot be answered: give it back untouched. */
 	if (!take_status(req, &bufs))
 		return false;
@@ -255,6 +258,8 @@ static void worker_complete(struct blk_worker *w, struct blk_req *req)
 	if (!w->broken) {
 		vq_push(worker_vq(w), req->chain.head, req->used_len);
 		w->pushed = true;
+		if (stats_enabled && req->failed)
+			STAT_ADD(worker_vq(w)->stats.errors, 1);
 	}
 	req->next_free = w->free_list;
 	w->free_list = req;
@@ -370,8 +375,8 @@ static void *worker_main(void *arg)
 	    {.fd = w->blk->vdev.notify_fd[w->q], .events = POLLIN},
 	    {.fd = w->dq.event_fd, .events = POLLIN}, /* -1 (ignored) for sync */
 	};
-	eventfd_t count;
 
+	trace_thread("%s q%u", w->blk->vdev.name, w->q);
 	while (!atomic_load(&w->blk->stopping)) {
 		worker_serve(w); /* at first: what the driver posted before DRIVER_OK */
 		if (worker_poll(w) || !worker_may_sleep(w))
@@ -387,7 +392,7 @@ static void *worker_main(void *arg)
 		if (fds[2].revents)
 			disk_queue_reap(&w->dq);
 		if (fds[1].revents)
-			eventfd_read(fds[1].fd, &count);
+			virtio_queue_take_notify(&w->blk->vdev, w->q);
 		if (w->broken)
 			fds[1].fd = -1; /* notifies of a broken queue are not ours to read */
 	}

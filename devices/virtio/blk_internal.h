@@ -25,6 +25,7 @@ struct blk_req {
 	uint8_t *status;   /* the last writable byte; NULL when the chain has none */
 	uint32_t data_in;  /* data bytes the guest gets when the request succeeds */
 	uint32_t used_len; /* for vq_push(): data written + the status byte */
+	bool failed;	   /* answered with an error status, or not at all (--stats) */
 	struct disk_range ranges[BLK_MAX_RANGES];
 	struct blk_req *next_free;
 };

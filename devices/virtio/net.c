@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/trace.h"
 #include "core/log.h"
 #include "core/options.h"
 #include "core/util.h"
@@ -441,6 +442,7 @@ static void *net_worker(void *arg)
 	struct net_backend *be = net->be;
 	struct pollfd *pfd = net->pollfds;
 
+	trace_thread("%s", net->vdev.name);
 	for (;;) {
 		bool want_rx;
 		unsigned int n = 3;
@@ -462,10 +464,10 @@ static void *net_worker(void *arg)
 		}
 		if (pfd[0].revents)
 			break;
-		for (unsigned int q = 1; q <= 2; q++) {
-			if (pfd[q].revents)
-				drain(pfd[q].fd);
-		}
+		if (pfd[1].revents)
+			virtio_queue_take_notify(&net->vdev, NET_RXQ);
+		if (pfd[2].revents)
+			virtio_queue_take_notify(&net->vdev, NET_TXQ);
 		be->ops->poll_done(be, pfd + 3, n - 3);
 	}
 	return NULL;

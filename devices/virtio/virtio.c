@@ -13,6 +13,8 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/trace.h"
+#include "core/util.h"
 #include "devices/virtio/virtio.h"
 
 /* The status bits a driver may set; NEEDS_RESET is the device's own. */
@@ -79,8 +81,11 @@ int virtio_dev_init(struct virtio_dev *vdev, const char *name, uint32_t device_i
 	vdev->priv = priv;
 	for (unsigned int i = 0; i < VIRTIO_MAX_QUEUES; i++)
 		vdev->notify_fd[i] = -1;
-	for (unsigned int i = 0; i < nr_queues; i++)
+	for (unsigned int i = 0; i < nr_queues; i++) {
+		vdev->vqs[i].owner = name;
+		vdev->vqs[i].index = (uint16_t)i;
 		vq_reset(&vdev->vqs[i], VQ_MAX_SIZE);
+	}
 	if (open_notify_fds(vdev) < 0)
 		return -1;
 	pthread_mutex_init(&vdev->lock, NULL);
@@ -115,8 +120,26 @@ bool virtio_has_feature(const struct virtio_dev *vdev, unsigned int bit)
 
 void virtio_queue_interrupt(struct virtio_dev *vdev, unsigned int q)
 {
-	if (q < vdev->nr_queues && vq_should_interrupt(&vdev->vqs[q]))
-		raise_interrupt(vdev, VIRTIO_ISR_USED);
+	if (q >= vdev->nr_queues || !vq_should_interrupt(&vdev->vqs[q]))
+		return;
+	if (stats_enabled)
+		STAT_ADD(vdev->vqs[q].stats.interrupts, 1);
+	if (trace_enabled)
+		trace_record(TRACE_IRQ, vdev->name, 0, q, monotonic_ns(), 0);
+	raise_interrupt(vdev, VIRTIO_ISR_USED);
+}
+
+void virtio_queue_take_notify(struct virtio_dev *vdev, unsigned int q)
+{
+	eventfd_t count = 0;
+
+	if (q >= vdev->nr_queues || eventfd_read(vdev->notify_fd[q], &count) < 0 || !count)
+		return;
+	vdev->vqs[q].stats.round_notified = true;
+	if (stats_enabled)
+		STAT_ADD(vdev->vqs[q].stats.notify_eventfd, count);
+	if (trace_enabled)
+		trace_record(TRACE_NOTIFY, vdev->name, count, q, monotonic_ns(), 0);
 }
 
 void virtio_config_changed(struct virtio_dev *vdev)
@@ -136,6 +159,7 @@ void virtio_needs_reset(struct virtio_dev *vdev, const char *why)
 
 	if (old & VIRTIO_CONFIG_S_NEEDS_RESET)
 		return;
+	STAT_ADD_SHARED(vdev->needs_reset_count, 1);
 	vmm_log_limited(&vdev->log, "%s: device needs reset: %s", vdev->name, why);
 	if (old & VIRTIO_CONFIG_S_DRIVER_OK)
 		raise_interrupt(vdev, VIRTIO_ISR_CONFIG);
@@ -360,6 +384,10 @@ void virtio_queue_notify(struct virtio_dev *vdev, uint32_t q)
 {
 	uint64_t one = 1;
 
+	if (q < vdev->nr_queues && stats_enabled)
+		STAT_ADD_SHARED(vdev->vqs[q].stats.notify_exit, 1);
+	if (q < vdev->nr_queues && trace_enabled)
+		trace_record(TRACE_NOTIFY_EXIT, vdev->name, 1, q, monotonic_ns(), 0);
 	/* Fails only when the counter is about to overflow: the worker is awake anyway. */
 	if (q < vdev->nr_queues && write(vdev->notify_fd[q], &one, sizeof(one)) < 0 &&
 	    errno != EAGAIN)

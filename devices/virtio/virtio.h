@@ -90,7 +90,8 @@ struct virtio_dev {
 	struct virtio_transport transport;
 	void *priv; /* the device model's own state */
 	pthread_mutex_t lock;
-	struct log_limit log; /* what the guest makes this device say (vmm_log_limited) */
+	struct log_limit log;	    /* what the guest makes this device say (vmm_log_limited) */
+	uint64_t needs_reset_count; /* --stats: times the device was marked broken */
 };
 
 /* Device model side. */
@@ -100,6 +101,11 @@ int virtio_dev_init(struct virtio_dev *vdev, const char *name, uint32_t device_i
 /* Deactivates, closes the eventfds. Once, when no vCPU can reach the device. */
 void virtio_dev_exit(struct virtio_dev *vdev);
 bool virtio_has_feature(const struct virtio_dev *vdev, unsigned int bit);
+/*
+ * A worker's poll found queue @q's notify eventfd readable: read it (the
+ * notifies since the last read, counted for --stats; a new round begins).
+ */
+void virtio_queue_take_notify(struct virtio_dev *vdev, unsigned int q);
 /* After vq_push()es on queue @q: interrupt the driver if it wants one. */
 void virtio_queue_interrupt(struct virtio_dev *vdev, unsigned int q);
 /* The device changed its config space: bump the generation, config interrupt. */

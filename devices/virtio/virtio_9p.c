@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/trace.h"
 #include "core/log.h"
 #include "core/options.h"
 #include "core/util.h"
@@ -89,16 +90,16 @@ static void *p9_worker(void *arg)
 	struct pollfd pfd[2] = {{.fd = p->stop_fd, .events = POLLIN},
 				{.fd = p->vdev.notify_fd[0], .events = POLLIN}};
 
+	trace_thread("%s", p->vdev.name);
 	for (;;) {
 		bool more = serve_queue(p);
-		eventfd_t n;
 
 		if (poll(pfd, 2, more ? 0 : -1) < 0 && errno != EINTR)
 			break;
 		if (pfd[0].revents)
 			break;
 		if (pfd[1].revents)
-			eventfd_read(pfd[1].fd, &n);
+			virtio_queue_take_notify(&p->vdev, 0);
 	}
 	return NULL;
 }

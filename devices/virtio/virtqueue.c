@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/trace.h"
 #include "core/util.h"
 #include "devices/virtio/virtqueue.h"
 
@@ -17,7 +18,25 @@
 
 void vq_reset(struct virtqueue *vq, uint16_t max_size)
 {
-	*vq = (struct virtqueue){.size = max_size};
+	struct stats_queue stats = vq->stats;
+	const char *owner = vq->owner;
+	uint16_t index = vq->index;
+
+	*vq = (struct virtqueue){.size = max_size, .stats = stats, .owner = owner, .index = index};
+	vq->stats.round_notified = false;
+}
+
+/*
+ * --stats: a chain taken. "Polled" when no notify came since the ring was
+ * last found empty: the worker went looking (busy-polling, or rechecking as
+ * it turned notifications back on) and the driver had no need to kick.
+ */
+static void count_pop(struct virtqueue *vq, const struct vq_chain *chain)
+{
+	STAT_ADD(vq->stats.requests, 1);
+	STAT_ADD(vq->stats.bytes_read, chain->out_len);
+	if (!vq->stats.round_notified)
+		STAT_ADD(vq->stats.polled, 1);
 }
 
 /* The driver made a mess no correct driver can: refuse the queue until reset. */
@@ -274,11 +293,17 @@ int vq_pop(struct virtqueue *vq, struct vq_chain *chain)
 	if (!vq->ready)
 		return 0;
 	ret = next_head(vq, &head);
+	if (ret == 0)
+		vq->stats.round_notified = false; /* empty: the round is over */
 	if (ret <= 0)
 		return ret;
 	if (walk_chain(vq, head, chain) < 0)
 		return -1;
 	vq->last_avail++;
+	if (stats_enabled)
+		count_pop(vq, chain);
+	if (trace_enabled)
+		trace_record(TRACE_REQUEST_BEGIN, vq->owner, head, vq->index, monotonic_ns(), 0);
 	return 1;
 }
 
@@ -304,6 +329,10 @@ void vq_fill(struct virtqueue *vq, uint16_t offset, uint16_t head, uint32_t len)
 	elem = &vq->used->ring[(uint16_t)(vq->used_idx + offset) & (vq->size - 1)];
 	elem->id = head;
 	elem->len = len;
+	if (stats_enabled)
+		STAT_ADD(vq->stats.bytes_written, len);
+	if (trace_enabled)
+		trace_record(TRACE_REQUEST_END, vq->owner, head, vq->index, monotonic_ns(), 0);
 }
 
 void vq_flush(struct virtqueue *vq, uint16_t n)

@@ -28,6 +28,7 @@
 #include <linux/virtio_ring.h>
 
 #include "core/memory.h"
+#include "core/stats.h"
 
 /* QueueNumMax of every queue; also the cap on descriptors in one chain. */
 #define VQ_MAX_SIZE 256
@@ -65,7 +66,10 @@ struct virtqueue {
 	uint16_t signalled_used; /* used_idx when the driver was last interrupted */
 	bool signalled_valid;	 /* signalled_used means something */
 	bool broken;
-	const char *broken_why; /* for the VMM's log: what the driver got wrong */
+	const char *broken_why;	  /* for the VMM's log: what the driver got wrong */
+	struct stats_queue stats; /* --stats: kept across resets */
+	const char *owner;	  /* --trace: the device's name, kept across resets */
+	uint16_t index;		  /* --trace: the queue's number in its device */
 };
 
 /* Back to the state after reset: not ready, addresses zero, size @max_size. */

@@ -11,7 +11,7 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit
 # The one GNU extension gcc takes silently: a kvm_msrs header before its entries (vcpu.c).
 FUZZ_CFLAGS  := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-gnu-variable-sized-type-not-at-end \
 	-D_GNU_SOURCE -I. $(FUZZ_SAN)
-FUZZ_NAMES   := virtqueue virtio_mmio_blk blk_requests net net_user uart_legacy loaders cli p9
+FUZZ_NAMES   := virtqueue virtio_mmio_blk blk_requests net net_user uart_legacy loaders cli p9 api
 FUZZ_BINS    := $(FUZZ_NAMES:%=build/fuzz/%)
 FUZZ_OBJS    := $(VMM_SRCS:%.c=build/fuzz/obj/%.o) build/fuzz/obj/tests/fuzz/fuzz_util.o
 

@@ -141,3 +141,9 @@ put("p9", "dirops", p9msg(72, struct.pack("<I", 1) + p9s(b"d") + struct.pack("<I
     + p9walk(1, 5) + p9msg(12, struct.pack("<II", 5, 0o200000))
     + p9msg(40, struct.pack("<IQI", 5, 0, 4096)) + p9msg(76, struct.pack("<I", 1) + p9s(b"e")
     + struct.pack("<I", 0x200)))
+
+# api: control socket request lines (tools/vmm-api writes these).
+put("api", "info", b'{"cmd":"info"}')
+put("api", "quit", b'{"cmd": "quit", "status": 3}')
+put("api", "escapes", b'{"cmd":"st\\u0061ts","x":[1],"y":true,"z":null,"s":"a\\"b"}')
+put("api", "numbers", b'{"status":-2147483648,"cmd":"quit","n":1.5e3}')

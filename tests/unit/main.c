@@ -7,7 +7,7 @@
 static Suite *(*const suites[])(void) = {
     cli_suite, log_suite,     memory_suite,   boot_suite,	  loader_suite,
     fdt_suite, mptable_suite, devices_suite,  virtqueue_suite,	  virtio_mmio_suite,
-    blk_suite, net_suite,     net_user_suite, guest_virtio_suite, p9_suite,
+    blk_suite, net_suite,     net_user_suite, guest_virtio_suite, p9_suite, observe_suite,
 };
 
 int main(void)

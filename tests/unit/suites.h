@@ -23,6 +23,7 @@ Suite *net_suite(void);
 Suite *net_user_suite(void);
 Suite *guest_virtio_suite(void);
 Suite *p9_suite(void);
+Suite *observe_suite(void);
 
 /* Forget the last error, so that a later check cannot pass on a stale one. */
 static inline void clear_error(void)
