@@ -38,7 +38,7 @@ VMM_ASAN  := build/vmm-asan
 all: vmm
 
 # The composition root: main.c, run mode, and run mode's init carried inside.
-ROOT_OBJS = $(1)/machine/main.o $(1)/machine/run.o $(1)/machine/run_init.o
+ROOT_OBJS = $(1)/machine/main.o $(1)/machine/run.o $(1)/machine/observe.o $(1)/machine/run_init.o
 
 vmm: $(call ROOT_OBJS,build/obj) $(VMM_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
@@ -134,7 +134,7 @@ run: deps-check
 		vmmtest.root=vda vmmtest.serial=vda:vmm-root"
 
 format:
-	clang-format -i $(VMM_SRCS) machine/main.c $(UNIT_SRCS) \
+	clang-format -i $(VMM_SRCS) machine/*.c machine/*.h $(UNIT_SRCS) \
 		$(wildcard core/*.h devices/*.h devices/*/*.h) \
 		$(wildcard guest/testguest/*.c guest/testguest/*.h)
 

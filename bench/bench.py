@@ -37,7 +37,8 @@ bench/results.png (the plot), puts
 both in README.md between its bench markers, and prints the table. Environment: BENCH_RUNS (boots per VMM for the vmlinux and
 the network, default 3), BENCH_TG_RUNS (test guest runs per VMM, default 5),
 BENCH_BZIMAGE=0 (skip the bzImage boots), BENCH_CASES (a comma list of
-tg, linux, bzimage, run; default all), BENCH_OUT (default bench/; elsewhere,
+tg, linux, bzimage, run; default all), BENCH_VMM_ARGS (more options for
+each run of ours), BENCH_OUT (default bench/; elsewhere,
 README.md is left alone).
 """
 
@@ -66,6 +67,8 @@ RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 TG_RUNS = int(os.environ.get("BENCH_TG_RUNS", "5"))
 BZIMAGE = os.environ.get("BENCH_BZIMAGE", "1") != "0"
 ALL_CASES = ("tg", "linux", "bzimage", "run")
+# More options for every run of ours (say, --stats to see what counting costs).
+VMM_ARGS = os.environ.get("BENCH_VMM_ARGS", "").split()
 CASES = os.environ.get("BENCH_CASES", ",".join(ALL_CASES)).split(",")
 
 MEM_MB = 128
@@ -256,7 +259,7 @@ def qemu_disk(i, path):
 def vm_args(vmm, kernel, cmdline, disks=(), net=False, vmm_extra=()):
     if vmm == "vmm":
         args = [VMM, "--kernel", kernel, "--mem", "%dM" % MEM_MB, "--cpus", "1",
-                "--cmdline", cmdline] + list(vmm_extra)
+                "--cmdline", cmdline] + list(vmm_extra) + VMM_ARGS
         for d in disks:
             args += ["--disk", d]
         if net:
