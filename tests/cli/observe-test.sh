@@ -98,8 +98,8 @@ gcc -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-Ttext=0x200000 -o "$work/
 	"$work/spin.S"
 sock=$work/api.sock
 exits() { $API "$sock" stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"]["vcpus"][0]["exits"])'; }
-$VMM --kernel "$work/spin.elf" --mem 32M --stats --api-sock "$sock" >"$work/out" 2>"$work/err" \
-	</dev/null &
+$VMM --kernel "$work/spin.elf" --mem 32M --stats --api-sock "$sock" --trace "$work/live.json" \
+	--trace-limit 5000 >"$work/out" 2>"$work/err" </dev/null &
 pid=$!
 for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
 if [ "$(stat -c %a "$sock" 2>/dev/null)" = 600 ]; then
@@ -139,6 +139,15 @@ $API "$sock" --raw 'not json' '{"cmd":"nope"}' '{"cmd":"quit","status":300}' '{"
 		>"$work/replies.json"
 check "$work/replies.json" "six bad lines: an error each, then a good one answered" \
 	"[r['ok'] for r in d] == [False] * 6 + [True]"
+# SIGUSR1 writes the trace of the running VM out: a whole file, with the exits so far.
+kill -USR1 "$pid"
+for _ in $(seq 100); do
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(d["otherData"]["events"] == 0)' \
+		"$work/live.json" 2>/dev/null && break
+	sleep 0.1
+done
+check "$work/live.json" "SIGUSR1: the running VM's trace written, COM1 SCR exits in it" \
+	"any(e['name'] == 'IO COM1 SCR write' for e in d['traceEvents'])"
 $API "$sock" quit=5 >/dev/null
 wait "$pid"
 rc=$?
