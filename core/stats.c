@@ -202,6 +202,12 @@ static void print_exits_text(const struct stats_report *r, FILE *f)
 	}
 }
 
+/* Notifies by ioeventfd: those the worker read less those that came by exit. */
+static unsigned long long notifies_ioeventfd(const struct stats_queue *q)
+{
+	return q->notify_eventfd - MIN(q->notify_eventfd, q->notify_exit);
+}
+
 static void print_queues_text(const struct stats_report *r, FILE *f)
 {
 	fprintf(f, "\n%-20s %9s %9s %9s %9s %9s %10s %10s %7s %7s\n", "virtqueues", "requests",
@@ -247,8 +253,7 @@ void stats_report_print_text(struct stats_report *r, FILE *f)
 	print_vcpus_text(r, f);
 }
 
-/* A JSON string: our names are printable ASCII, but escape anyway. */
-static void json_string(FILE *f, const char *s)
+void json_string(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (; *s; s++) {
@@ -291,8 +296,7 @@ static void print_queue_json(const struct stats_queue_row *row, FILE *f)
 		",\"requests\":%llu,\"notifies_ioeventfd\":%llu,\"notifies_exit\":%llu,"
 		"\"polled\":%llu,\"interrupts\":%llu,\"bytes_read\":%llu,\"bytes_written\":%llu,"
 		"\"errors\":%llu,\"needs_reset\":%llu}",
-		(unsigned long long)q->requests,
-		(unsigned long long)(q->notify_eventfd - MIN(q->notify_eventfd, q->notify_exit)),
+		(unsigned long long)q->requests, notifies_ioeventfd(q),
 		(unsigned long long)q->notify_exit, (unsigned long long)q->polled,
 		(unsigned long long)q->interrupts, (unsigned long long)q->bytes_read,
 		(unsigned long long)q->bytes_written, (unsigned long long)q->errors,

@@ -94,22 +94,10 @@ static const char *virtio_type(uint32_t device_id)
 static void api_string(FILE *out, const char *key, const char *value)
 {
 	fprintf(out, ",\"%s\":", key);
-	if (!value) {
+	if (value)
+		json_string(out, value);
+	else
 		fputs("null", out);
-		return;
-	}
-	fputc('"', out);
-	for (; *value; value++) {
-		unsigned char c = (unsigned char)*value;
-
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
 }
 
 static void api_info(struct machine *m, FILE *out)
