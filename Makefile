@@ -15,7 +15,7 @@ DEBIAN_PACKAGES := make gcc clang libclang-rt-14-dev libc6-dev pkg-config libfdt
 # Everything but the composition root (machine/main.c), which only ./vmm links.
 VMM_SRCS := core/cli.c core/options.c core/error.c core/log.c core/files.c core/memory.c \
 	core/loader.c core/boot.c core/fdt.c core/mptable.c core/vm.c core/vcpu.c core/console.c \
-	core/sandbox.c core/stats.c core/vcpu_stats.c core/trace.c core/api.c \
+	core/sandbox.c core/stats.c core/vcpu_stats.c core/trace.c core/api.c core/json.c \
 	devices/mmio/bus.c devices/mmio/virtio_mmio.c devices/legacy/uart.c \
 	devices/legacy/platform.c devices/virtio/virtqueue.c devices/virtio/virtio.c \
 	devices/virtio/blk.c devices/virtio/disk.c devices/virtio/disk_sync.c \

@@ -11,6 +11,7 @@
 
 #include "core/api.h"
 #include "core/error.h"
+#include "core/json.h"
 #include "core/util.h"
 
 /* ---- the request: one flat JSON object ---- */
@@ -260,11 +261,7 @@ static void reply_error(struct api_server *s, const char *why)
 	size_t n = 0;
 
 	n += (size_t)snprintf(buf, sizeof(buf), "{\"ok\":false,\"error\":\"");
-	for (; *why && n < sizeof(buf) - 8; why++) {
-		if (*why == '"' || *why == '\\')
-			buf[n++] = '\\';
-		buf[n++] = (unsigned char)*why < 0x20 ? ' ' : *why;
-	}
+	n += json_escape(buf + n, sizeof(buf) - n - 4, why);
 	n += (size_t)snprintf(buf + n, sizeof(buf) - n, "\"}\n");
 	if (!send_reply(s, buf, n))
 		drop_client(s);

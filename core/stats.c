@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json.h"
 #include "core/stats.h"
 #include "core/util.h"
 
@@ -251,22 +252,6 @@ void stats_report_print_text(struct stats_report *r, FILE *f)
 	print_exits_text(r, f);
 	print_queues_text(r, f);
 	print_vcpus_text(r, f);
-}
-
-void json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
 }
 
 static void print_exit_json(const struct stats_exit_row *e, FILE *f)

@@ -101,8 +101,6 @@ struct stats_queue_row *stats_report_queue(struct stats_report *r);
 void stats_report_free(struct stats_report *r);
 /* Sorted: reasons by count, each followed by its sites by count. */
 void stats_report_print_text(struct stats_report *r, FILE *f);
-/* @s as a JSON string, quoted and escaped (the report's and the control socket's). */
-void json_string(FILE *f, const char *s);
 /* One JSON object, no newline after it. */
 void stats_report_print_json(struct stats_report *r, FILE *f);
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/json.h"
 #include "core/trace.h"
 #include "core/util.h"
 
@@ -126,11 +127,16 @@ static void __attribute__((format(printf, 2, 3))) out_printf(struct out *o, cons
 	va_list ap;
 	int n;
 
-	if (sizeof(o->buf) - o->len < 512)
-		out_flush(o);
 	va_start(ap, fmt);
 	n = vsnprintf(o->buf + o->len, sizeof(o->buf) - o->len, fmt, ap);
 	va_end(ap);
+	if (n > 0 && (size_t)n >= sizeof(o->buf) - o->len && o->len > 0) {
+		/* Did not fit behind what is buffered: write that out, then again. */
+		out_flush(o);
+		va_start(ap, fmt);
+		n = vsnprintf(o->buf, sizeof(o->buf), fmt, ap);
+		va_end(ap);
+	}
 	if (n > 0)
 		o->len += MIN((size_t)n, sizeof(o->buf) - o->len - 1);
 }
@@ -148,24 +154,32 @@ static void put_thread_names(struct out *o)
 		      "\"args\":{\"name\":\"vmm\"}},\n"
 		      "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":1,\"tid\":0,"
 		      "\"args\":{\"name\":\"other threads\"}}");
-	for (unsigned int i = 0; i < n; i++)
+	for (unsigned int i = 0; i < n; i++) {
+		char name[sizeof(tr.thread_names[i]) * JSON_ESCAPE_MAX];
+
+		json_escape(name, sizeof(name), tr.thread_names[i]);
 		out_printf(o,
 			   ",\n{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":1,\"tid\":%u,"
 			   "\"args\":{\"name\":\"%s\"}}",
-			   i + 1, tr.thread_names[i]);
+			   i + 1, name);
+	}
 }
 
 static void put_event(struct out *o, const struct trace_event *e)
 {
-	char name[96];
+	char raw[96], name[sizeof(raw) * JSON_ESCAPE_MAX];
 	double ts = trace_us(e->ts_ns);
 
+	/* Device names come from the composition root; escaped all the same. */
+	if (e->kind == TRACE_EXIT && tr.namer)
+		tr.namer(e->a, raw, sizeof(raw));
+	else if (e->kind == TRACE_EXIT)
+		snprintf(raw, sizeof(raw), "exit %llu", (unsigned long long)e->a);
+	else
+		snprintf(raw, sizeof(raw), "%s", e->name);
+	json_escape(name, sizeof(name), raw);
 	switch (e->kind) {
 	case TRACE_EXIT:
-		if (tr.namer)
-			tr.namer(e->a, name, sizeof(name));
-		else
-			snprintf(name, sizeof(name), "exit %llu", (unsigned long long)e->a);
 		out_printf(o,
 			   ",\n{\"ph\":\"X\",\"cat\":\"exit\",\"name\":\"%s\",\"ts\":%.3f,"
 			   "\"dur\":%.3f,\"pid\":1,\"tid\":%u}",
@@ -178,7 +192,7 @@ static void put_event(struct out *o, const struct trace_event *e)
 		    o,
 		    ",\n{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"virtio\",\"name\":\"%s %s q%llu\","
 		    "\"ts\":%.3f,\"pid\":1,\"tid\":%u,\"args\":{\"count\":%llu}}",
-		    e->kind == TRACE_IRQ ? "interrupt" : "notify", e->name,
+		    e->kind == TRACE_IRQ ? "interrupt" : "notify", name,
 		    (unsigned long long)e->b, ts, e->tid,
 		    (unsigned long long)(e->kind == TRACE_NOTIFY ? e->a : 1));
 		break;
@@ -188,8 +202,8 @@ static void put_event(struct out *o, const struct trace_event *e)
 		out_printf(o,
 			   ",\n{\"ph\":\"%s\",\"cat\":\"%s q%llu\",\"name\":\"request\","
 			   "\"id\":\"%s-%llu-%llu\",\"ts\":%.3f,\"pid\":1,\"tid\":%u}",
-			   e->kind == TRACE_REQUEST_BEGIN ? "b" : "e", e->name,
-			   (unsigned long long)e->b, e->name, (unsigned long long)e->b,
+			   e->kind == TRACE_REQUEST_BEGIN ? "b" : "e", name,
+			   (unsigned long long)e->b, name, (unsigned long long)e->b,
 			   (unsigned long long)e->a, ts, e->tid);
 		break;
 	}

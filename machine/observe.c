@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "core/stats.h"
 #include "core/vcpu.h"

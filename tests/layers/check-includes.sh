@@ -20,7 +20,8 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 
 CORE_LEAVES="core/util.h core/error.h core/log.h core/options.h core/memory.h core/layout.h
-	core/fdt.h core/console.h core/files.h core/stats.h core/trace.h core/api.h"
+	core/fdt.h core/console.h core/files.h core/stats.h core/trace.h core/api.h
+	core/json.h"
 
 # "FILE INCLUDED" for every quoted include of our own under DIR.
 includes() {

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
-/* --stats histograms and report, the --api-sock request parser. */
+/* --stats histograms and report, the --api-sock request parser, JSON strings. */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "core/api.h"
+#include "core/json.h"
 #include "core/stats.h"
 #include "tests/unit/suites.h"
 
@@ -148,11 +149,51 @@ START_TEST(api_long_command_truncated)
 }
 END_TEST
 
+/* ---- JSON strings ---- */
+
+START_TEST(json_escapes_quotes_controls_and_high_bytes)
+{
+	char out[64];
+
+	ck_assert_uint_eq(json_escape(out, sizeof(out), "a\"b\\c\n\x7f\xc3"), 25);
+	ck_assert_str_eq(out, "a\\\"b\\\\c\\u000a\\u007f\\u00c3");
+}
+END_TEST
+
+START_TEST(json_escape_cuts_at_a_whole_escape)
+{
+	char out[8];
+
+	/* "ab" then \u0001 (6) does not fit in 7 characters and a NUL. */
+	ck_assert_uint_eq(json_escape(out, sizeof(out), "ab\001cd"), 2);
+	ck_assert_str_eq(out, "ab");
+	ck_assert_uint_eq(json_escape(out, 1, "abc"), 0);
+	ck_assert_str_eq(out, "");
+	ck_assert_uint_eq(json_escape(out, 0, "abc"), 0);
+}
+END_TEST
+
+START_TEST(json_string_quoted_like_escape)
+{
+	char *buf = NULL, want[64];
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	ck_assert_ptr_nonnull(f);
+	json_string(f, "tap\"0\t");
+	fclose(f);
+	snprintf(want, sizeof(want), "\"%s\"", "tap\\\"0\\u0009");
+	ck_assert_str_eq(buf, want);
+	free(buf);
+}
+END_TEST
+
 Suite *observe_suite(void)
 {
 	Suite *s = suite_create("observe");
 	TCase *t = tcase_create("stats");
 	TCase *a = tcase_create("api");
+	TCase *j = tcase_create("json");
 
 	tcase_add_test(t, hist_exact_below_eight);
 	tcase_add_test(t, hist_percentiles_within_an_eighth);
@@ -162,6 +203,10 @@ Suite *observe_suite(void)
 	tcase_add_test(a, api_refuses_bad_requests);
 	tcase_add_test(a, api_long_command_truncated);
 	suite_add_tcase(s, t);
+	tcase_add_test(j, json_escapes_quotes_controls_and_high_bytes);
+	tcase_add_test(j, json_escape_cuts_at_a_whole_escape);
+	tcase_add_test(j, json_string_quoted_like_escape);
 	suite_add_tcase(s, a);
+	suite_add_tcase(s, j);
 	return s;
 }
