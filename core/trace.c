@@ -192,9 +192,8 @@ static void put_event(struct out *o, const struct trace_event *e)
 		    o,
 		    ",\n{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"virtio\",\"name\":\"%s %s q%llu\","
 		    "\"ts\":%.3f,\"pid\":1,\"tid\":%u,\"args\":{\"count\":%llu}}",
-		    e->kind == TRACE_IRQ ? "interrupt" : "notify", name,
-		    (unsigned long long)e->b, ts, e->tid,
-		    (unsigned long long)(e->kind == TRACE_NOTIFY ? e->a : 1));
+		    e->kind == TRACE_IRQ ? "interrupt" : "notify", name, (unsigned long long)e->b,
+		    ts, e->tid, (unsigned long long)(e->kind == TRACE_NOTIFY ? e->a : 1));
 		break;
 	case TRACE_REQUEST_BEGIN:
 	case TRACE_REQUEST_END:
