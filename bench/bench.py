@@ -408,27 +408,59 @@ def bench_tg(res, vmm, scratch):
                     r.cpu / (int(count) * size / GIB) if ok else None)
 
 
-def smaps_overhead(pid):
-    """RSS of the process, and RSS of its guest RAM: the anonymous mappings at
-    least as big as the guest's memory (the RAM block, on either VMM)."""
-    total = ram = 0
-    size = rss = 0
-    anon_big = False
+# Where resident memory goes, by kind of mapping (smaps_breakdown).
+MEM_KINDS = ["guest RAM", "program", "libraries", "other files", "heap", "thread stacks",
+             "other anonymous", "kernel (KVM, vDSO)"]
+
+
+def smaps_breakdown(pid):
+    """Resident bytes of the process by MEM_KINDS, read from /proc/PID/smaps.
+    Guest RAM: the anonymous mappings at least as big as the guest's memory
+    (the RAM block, on either VMM). Thread stacks: glibc puts each under a
+    guard page, so an anonymous mapping right above a PROT_NONE page;
+    malloc's arenas leave their PROT_NONE reserve above them instead."""
+    maps = []
+    exe = os.path.realpath("/proc/%d/exe" % pid)
     with open("/proc/%d/smaps" % pid) as f:
         for line in f:
             fields = line.split()
             if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
-                if anon_big:
-                    ram += rss
                 lo, hi = (int(x, 16) for x in fields[0].split("-"))
-                anon_big = (hi - lo) >= MEM_MB << 20 and len(fields) < 6
-                rss = 0
+                maps.append(dict(lo=lo, hi=hi, perm=fields[1],
+                                 path=" ".join(fields[5:]) if len(fields) > 5 else "", rss=0))
             elif fields[0] == "Rss:":
-                rss = int(fields[1]) * 1024
-                total += rss
-    if anon_big:
-        ram += rss
-    return total, ram
+                maps[-1]["rss"] = int(fields[1]) * 1024
+    kinds = dict.fromkeys(MEM_KINDS, 0)
+    for i, m in enumerate(maps):
+        path, below = m["path"], maps[i - 1] if i else None
+        if not path:
+            if m["hi"] - m["lo"] >= MEM_MB << 20:
+                kind = "guest RAM"
+            elif below and below["hi"] == m["lo"] and below["perm"].startswith("---") and \
+                    not below["path"] and below["hi"] - below["lo"] <= 64 << 10:
+                kind = "thread stacks"
+            else:
+                kind = "other anonymous"
+        elif path == "[heap]":
+            kind = "heap"
+        elif path == "[stack]":
+            kind = "thread stacks"
+        elif path.startswith("[") or path.startswith("anon_inode:"):
+            kind = "kernel (KVM, vDSO)"
+        elif os.path.realpath(path.replace(" (deleted)", "")) == exe:
+            kind = "program"
+        elif ".so" in os.path.basename(path):
+            kind = "libraries"
+        else:
+            kind = "other files"
+        kinds[kind] += m["rss"]
+    return kinds
+
+
+def smaps_overhead(pid):
+    """RSS of the process, and RSS of its guest RAM."""
+    kinds = smaps_breakdown(pid)
+    return sum(kinds.values()), kinds["guest RAM"]
 
 
 def proc_cpu(pid):

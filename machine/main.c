@@ -122,6 +122,13 @@ static int load_images(struct machine *m)
 		return set_error("--exec: %s", last_error());
 	if (m->run.initrd)
 		m->initrd_size = m->run.initrd_size;
+	/*
+	 * Copied into guest RAM: the files' pages (10 MiB for a vmlinux) and
+	 * run mode's initramfs would otherwise stay resident for the VM's life.
+	 */
+	file_unmap(&m->kernel);
+	file_unmap(&m->initrd);
+	run_mode_release(&m->run);
 	return 0;
 }
 

@@ -281,13 +281,28 @@ static void worker_signal(struct blk_worker *w)
 	virtio_queue_interrupt(&w->blk->vdev, w->q);
 }
 
+/*
+ * A blk_req for the next chain: a used one first, else one never used yet.
+ * Carved from reqs[] only when needed: an entry is 4.6 KiB (a chain's
+ * iovecs) and there are as many as the queue has, so an idle or shallow
+ * queue keeps most of the table out of resident memory.
+ */
+static struct blk_req *worker_free_req(struct blk_worker *w)
+{
+	if (!w->free_list && w->fresh < w->depth) {
+		w->free_list = &w->reqs[w->fresh++];
+		w->free_list->next_free = NULL;
+	}
+	return w->free_list;
+}
+
 /* Start every chain the driver has posted, as long as there is a blk_req for it. */
 static void worker_pop_all(struct blk_worker *w)
 {
 	struct virtqueue *vq = worker_vq(w);
 
 	for (;;) {
-		struct blk_req *req = w->free_list;
+		struct blk_req *req = worker_free_req(w);
 		int r;
 
 		if (!req) {
@@ -416,10 +431,7 @@ static int worker_start(struct virtio_blk *blk, unsigned int q)
 	w->reqs = calloc(depth, sizeof(*w->reqs));
 	if (!w->reqs)
 		return set_error("out of memory");
-	for (unsigned int i = 0; i < depth; i++) {
-		w->reqs[i].next_free = w->free_list;
-		w->free_list = &w->reqs[i];
-	}
+	w->depth = depth;
 	if (disk_queue_init(&w->dq, &blk->disk, blk->io, blk->io_fallback, depth, worker_io_done,
 			    w) < 0) {
 		free(w->reqs);

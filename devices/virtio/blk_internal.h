@@ -40,6 +40,8 @@ struct blk_worker {
 	pthread_t thread;
 	struct disk_queue dq;
 	struct blk_req *reqs; /* as many as the queue has entries */
+	unsigned int depth;   /* entries in reqs[] */
+	unsigned int fresh;   /* reqs[fresh ..] never used yet */
 	struct blk_req *free_list;
 };
 

@@ -5,6 +5,8 @@
  *
  *   tg.run=WORD[,WORD...]	WORD: GROUP (all its scenarios) or GROUP.NAME, run in
  *				the order given; default blk,net,hostile,p9 (not bench)
+ *   tg.idle=1			after the run, say "tg: idle" and halt for good
+ *				instead of ending the VM (for a host to measure it)
  *
  * A word that names no scenario is a failure (a typo must not pass). Each
  * result line ends with the scenario's time in milliseconds of kvmclock.
@@ -191,5 +193,10 @@ int tg_main(void)
 		p += len;
 	}
 	tg_printf("tg: summary: %u passed, %u failed, %u skipped\n", t.passed, t.failed, t.skipped);
+	if (tg_param("tg.idle", run, sizeof(run))) {
+		tg_printf("tg: idle\n");
+		for (;;)
+			__asm__ volatile("cli; hlt");
+	}
 	tg_exit(!t.failed && t.passed ? 0 : 1);
 }
