@@ -66,7 +66,7 @@ OUT = os.environ.get("BENCH_OUT", DEFAULT_OUT)
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 TG_RUNS = int(os.environ.get("BENCH_TG_RUNS", "5"))
 BZIMAGE = os.environ.get("BENCH_BZIMAGE", "1") != "0"
-ALL_CASES = ("tg", "linux", "bzimage", "run")
+ALL_CASES = ("tg", "startup", "mem", "linux", "bzimage", "run")
 # More options for every run of ours (say, --stats to see what counting costs).
 VMM_ARGS = os.environ.get("BENCH_VMM_ARGS", "").split()
 CASES = os.environ.get("BENCH_CASES", ",".join(ALL_CASES)).split(",")
@@ -100,7 +100,7 @@ FIO_CASES = [
     ("write-1m-qd4", "write 1m qd4", "MB/s"),
 ]
 
-SECTIONS = ["boot", "block: test guest (ring 3)", "block: fio in the Linux guest",
+SECTIONS = ["boot", "start-up (test guest, tg.run=none)", "block: test guest (ring 3)", "block: fio in the Linux guest",
             "network: iperf3 over tap", "share and run mode (--exec)", "host cost"]
 RUN_SECTION = "share and run mode (--exec)"
 RUN_TRUE = "--exec true: start to exit"
@@ -115,6 +115,8 @@ RUN_CMDLINE = "console=ttyS0 reboot=k panic=-1 quiet loglevel=1"
 
 BOOT_DT = "vmlinux to init (vmm: device tree)"
 BOOT_MP = "vmlinux to init (vmm: --mptable; QEMU: the same boots)"
+
+LINUX_MEM = "Linux guest idle, two disks and a tap (after its bench)"
 
 LINUX_CMDLINE = "quiet ip=%s::%s:255.255.255.0::eth0:off" % (GUEST_IP, HOST_IP)
 
@@ -244,7 +246,7 @@ def guest_exit_status(vmm, status):
 
 QEMU_BASE = [
     QEMU, "-M", "microvm,x-option-roms=off,rtc=off,acpi=off", "-enable-kvm",
-    "-cpu", "host,-arch-capabilities", "-m", str(MEM_MB), "-smp", "1",
+    "-cpu", "host,-arch-capabilities",
     "-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio",
     "-device", "isa-debug-exit,iobase=0x501,iosize=1",
     "-global", "virtio-mmio.force-legacy=false",
@@ -256,21 +258,28 @@ def qemu_disk(i, path):
             "-device", "virtio-blk-device,drive=d%d" % i]
 
 
-def vm_args(vmm, kernel, cmdline, disks=(), net=False, vmm_extra=()):
+def vm_args(vmm, kernel, cmdline, disks=(), net=False, vmm_extra=(), mem_mb=MEM_MB, cpus=1,
+            user_net=False):
+    """net: a tap in the bench's namespace; user_net: user-mode networking."""
     if vmm == "vmm":
-        args = [VMM, "--kernel", kernel, "--mem", "%dM" % MEM_MB, "--cpus", "1",
+        args = [VMM, "--kernel", kernel, "--mem", "%dM" % mem_mb, "--cpus", str(cpus),
                 "--cmdline", cmdline] + list(vmm_extra) + VMM_ARGS
         for d in disks:
             args += ["--disk", d]
         if net:
             args += ["--net", "tap,ifname=" + TAP]
+        if user_net:
+            args += ["--net", "user"]
     else:
-        args = QEMU_BASE + ["-kernel", kernel, "-append", cmdline]
+        args = QEMU_BASE + ["-m", str(mem_mb), "-smp", str(cpus), "-kernel", kernel,
+                            "-append", cmdline]
         for i, d in enumerate(disks):
             args += qemu_disk(i, d)
         if net:
             args += ["-netdev", "tap,id=n0,ifname=%s,script=no,downscript=no" % TAP,
                      "-device", "virtio-net-device,netdev=n0"]
+        if user_net:
+            args += ["-netdev", "user,id=n0", "-device", "virtio-net-device,netdev=n0"]
     return netns_exec(args) if net else args
 
 
@@ -285,6 +294,8 @@ class Results:
         self.group = None  # the BENCH_CASES group now running
         self.groups = {}  # (section, name): its group
         self.kept = {}  # group: (date, commit) of the earlier run its rows come from
+        # Resident memory by kind: {setting: {"group": g, vmm: [smaps_breakdown()]}}
+        self.mem = {}
 
     def save(self, path, meta):
         """The raw figures, for a later run of fewer cases to keep."""
@@ -295,7 +306,8 @@ class Results:
             rows.append(dict(section=sec, name=name, unit=unit, better=better, values=vals,
                              group=group, date=self.kept.get(group, (today,))[0]))
         with open(path, "w") as f:
-            json.dump({"rows": rows, "rss": self.rss, "meta": meta}, f, indent=1)
+            json.dump({"rows": rows, "rss": self.rss, "mem": self.mem, "meta": meta}, f,
+                      indent=1)
 
     def keep_earlier(self, path, cases):
         """Rows of the groups not run now, from the earlier run's results.json."""
@@ -316,6 +328,13 @@ class Results:
             self.kept[row["group"]] = (row.get("date") or "?", commit)
         if "linux" not in cases:
             self.rss = {k: [tuple(x) for x in v] for k, v in old.get("rss", {}).items()}
+        for setting, entry in old.get("mem", {}).items():
+            if entry.get("group") not in cases:
+                self.mem[setting] = entry
+
+    def add_mem(self, setting, vmm, kinds):
+        entry = self.mem.setdefault(setting, {"group": self.group})
+        entry.setdefault(vmm, []).append(kinds)
 
     def values(self, section, name, vmm):
         key = (section, name)
@@ -326,7 +345,7 @@ class Results:
         self.groups.setdefault(key, self.group)
         if key not in self.index:
             self.index[key] = len(self.rows)
-            self.rows.append((section, name, unit, better, {"vmm": [], "qemu": []}))
+            self.rows.append((section, name, unit, better, {"vmm": [], "qemu": [], "host": []}))
         if value is not None:
             self.rows[self.index[key]][4][vmm].append(value)
 
@@ -384,17 +403,56 @@ def teardown_netns():
     subprocess.run(["ip", "netns", "del", NETNS], stderr=subprocess.DEVNULL)
 
 
+def host_fio(scratch, rw, size, depth, count, unit):
+    """The host's own figure for a test-guest case: fio on the same image,
+    io_uring, buffered like both VMMs' disks, the same size, depth and count."""
+    out = subprocess.run([os.path.join(BUILD, "fio"), "--name=host", "--filename=" + scratch,
+                          "--rw=" + rw, "--bs=%d" % size, "--iodepth=" + depth,
+                          "--ioengine=io_uring", "--number_ios=" + count,
+                          "--size=%dM" % SCRATCH_MB, "--output-format=json"],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True).stdout
+    try:
+        job = json.loads(out[out.index("{"):])["jobs"][0]["write" if "write" in rw else "read"]
+        return float(job["iops"]) if unit == "IOPS" else job["bw_bytes"] / 1e6
+    except (ValueError, KeyError, IndexError):
+        log("host fio failed: " + out[-300:])
+        return None
+
+
+# The virtio-mmio registers a request can cost an exit on once a queue runs:
+# set-up and config accesses are not counted.
+DATA_PATH_SITES = ("QueueNotify write", "InterruptStatus read", "InterruptACK write")
+
+
+def exits_per_request(stats_json, device):
+    """Exits on the device's data-path registers per request it served."""
+    try:
+        with open(stats_json) as f:
+            d = json.load(f)
+    except (OSError, ValueError):
+        return None
+    exits = sum(e["count"] for e in d["exits"]
+                if e["site"] in ["%s %s" % (device, s) for s in DATA_PATH_SITES])
+    reqs = sum(q["requests"] for q in d["queues"] if q["device"] == device)
+    return exits / reqs if reqs else None
+
+
 def bench_tg(res, vmm, scratch):
     """Each case in a test guest of its own (it boots in a fraction of a
     second), from a clean page cache: the dirty pages one case leaves would
-    otherwise be written back during the next."""
+    otherwise be written back during the next. Ours with --stats-json (it
+    costs nothing measurable, README) for the exits per request; the host's
+    fio on the same image after ours, as the limit."""
     elf = os.path.join(GUEST, "testguest.elf")
+    stats = os.path.join(BUILD, "tg-stats.json")
     for name, case, unit in TG_CASES:
         rw, size, depth, count = case.split(":")
         size = {"4k": 4096, "1m": 1 << 20}[size]
         os.sync()
+        extra = ["--stats-json", stats] if vmm == "vmm" else []
         r = VmRun("tg-%s-%s" % (name.replace(" ", "-"), vmm),
-                  vm_args(vmm, elf, "tg.run=bench tg.bench=" + case, [scratch]), 300)
+                  vm_args(vmm, elf, "tg.run=bench tg.bench=" + case, [scratch],
+                          vmm_extra=extra), 300)
         r.start().wait()
         m = r.find(r"^tg: bench %s bs=%d qd=%s n=\d+: IOPS=(\d+) MB/s=([\d.]+)" %
                    (rw, size, depth))
@@ -403,9 +461,72 @@ def bench_tg(res, vmm, scratch):
             r.report_failure("%s: test guest %s" % (vmm, case))
         value = float(m.group(1) if unit == "IOPS" else m.group(2)) if ok else None
         res.add("block: test guest (ring 3)", name, unit, "higher", vmm, value)
+        if vmm == "vmm":
+            os.sync()
+            res.add("block: test guest (ring 3)", name, unit, "higher", "host",
+                    host_fio(scratch, {"read": "read", "write": "write"}.get(rw, rw), size,
+                             depth, count, unit))
+            res.add("block: test guest (ring 3)", "VM exits per request, " + name, "exits",
+                    "lower", "vmm", exits_per_request(stats, "virtio-blk0") if ok else None)
         if size == 1 << 20:
             res.add("host cost", "CPU per GiB, %s (test guest)" % name, "s/GiB", "lower", vmm,
                     r.cpu / (int(count) * size / GIB) if ok else None)
+
+
+STARTUP_SECTION = "start-up (test guest, tg.run=none)"
+# (guest RAM in MiB, vCPUs)
+STARTUP_SHAPES = [(64, 1), (64, 4), (4096, 1), (4096, 4)]
+
+
+def shape_text(mem_mb, cpus):
+    return "%s, %d vCPU%s" % ("%d GiB" % (mem_mb >> 10) if mem_mb >= 1024 else "%d MiB" % mem_mb,
+                              cpus, "s" if cpus > 1 else "")
+
+
+def bench_startup(res, vmm):
+    """From exec to the guest's first instruction (the test guest's entry
+    writes a newline on COM1 before anything else: the console's first,
+    empty, line) and to the VMM's exit, the test guest doing nothing."""
+    elf = os.path.join(GUEST, "testguest.elf")
+    for mem_mb, cpus in STARTUP_SHAPES:
+        r = VmRun("startup-%d-%d-%s" % (mem_mb, cpus, vmm),
+                  vm_args(vmm, elf, "tg.run=none", mem_mb=mem_mb, cpus=cpus), 60).start().wait()
+        first = r.line_time(r"^$")
+        ok = guest_exit_status(vmm, r.status) == 0 and not r.failed and first is not None
+        if not ok:
+            r.report_failure("%s: start-up %s" % (vmm, shape_text(mem_mb, cpus)))
+        res.add(STARTUP_SECTION, "exec to first guest instruction, " + shape_text(mem_mb, cpus),
+                "ms", "lower", vmm, first * 1000 if ok else None)
+        res.add(STARTUP_SECTION, "exec to exit, " + shape_text(mem_mb, cpus), "ms", "lower",
+                vmm, r.ended * 1000 if ok else None)
+
+
+MEM_SETTINGS = [("test guest idle, no devices", False, False),
+                ("test guest idle, a disk", True, False),
+                ("test guest idle, a disk and user networking", True, True)]
+
+
+def bench_memory(res, vmm, scratch):
+    """Resident memory beyond guest RAM while the test guest idles (tg.idle=1,
+    after probing its devices), by kind of mapping."""
+    elf = os.path.join(GUEST, "testguest.elf")
+    for setting, disk, user_net in MEM_SETTINGS:
+        kinds = {}
+
+        def on_line(run, line):
+            if line == "tg: idle":
+                kinds.update(smaps_breakdown(run.proc.pid))
+                os.killpg(run.proc.pid, signal.SIGKILL)
+
+        VmRun("mem-%s-%s" % (setting.split(", ")[1].replace(" ", "-"), vmm),
+              vm_args(vmm, elf, "tg.run=none tg.idle=1", [scratch] if disk else [],
+                      user_net=user_net), 60, on_line).start().wait()
+        if kinds:
+            res.add_mem(setting, vmm, kinds)
+        else:
+            log("%s: %s: no idle line" % (vmm, setting))
+        res.add("host cost", "RSS beyond guest RAM, " + setting, "MiB", "lower", vmm,
+                (sum(kinds.values()) - kinds["guest RAM"]) / (1 << 20) if kinds else None)
 
 
 # Where resident memory goes, by kind of mapping (smaps_breakdown).
@@ -521,8 +642,9 @@ def bench_linux(res, vmm, root_src, scratch):
             if not directions:
                 run.send("\n")
         elif line == "bench: measure":
-            total, ram = smaps_overhead(run.proc.pid)
-            state["mem"] = (total, ram)
+            kinds = smaps_breakdown(run.proc.pid)
+            state["mem"] = (sum(kinds.values()), kinds["guest RAM"])
+            res.add_mem(LINUX_MEM, vmm, kinds)
             run.send("\n")
 
     os.sync()
@@ -622,7 +744,8 @@ def run_args(vmm, cmd, cwd):
     kernel = os.path.join(GUEST, "vmlinux")
     if vmm == "vmm":
         return [VMM, "--kernel", kernel, "--mem", "%dM" % MEM_MB, "--cpus", "1", "--exec", cmd]
-    args = QEMU_BASE + ["-kernel", kernel, "-initrd", run_initramfs(cmd, cwd),
+    args = QEMU_BASE + ["-m", str(MEM_MB), "-smp", "1", "-kernel", kernel,
+                        "-initrd", run_initramfs(cmd, cwd),
                         "-append", RUN_CMDLINE]
     for i, (tag, path, ro) in enumerate((("vmm-root", "/", True), ("vmm-rw0", cwd, False))):
         args += ["-fsdev", "local,id=f%d,path=%s,security_model=none%s" % (
@@ -748,6 +871,27 @@ def notes(res):
     return [" ".join(out)]
 
 
+def mem_table(res):
+    """Where each VMM's resident memory goes, by kind, medians in MiB."""
+    if not res.mem:
+        return []
+    lines = ["Resident memory by kind of mapping (MiB, median of the runs; from "
+             "/proc/PID/smaps; libraries' pages are shared with other processes but counted, "
+             "as RSS counts them):", "",
+             "| setting | VMM | beyond guest RAM | " + " | ".join(MEM_KINDS) + " |",
+             "|---|---|---|" + "---|" * len(MEM_KINDS)]
+    for setting, entry in res.mem.items():
+        for vmm, label in (("vmm", "vmm"), ("qemu", "QEMU")):
+            runs = entry.get(vmm)
+            if not runs:
+                continue
+            med = {k: statistics.median(r.get(k, 0) for r in runs) / (1 << 20) for k in MEM_KINDS}
+            beyond = statistics.median(sum(r.values()) - r["guest RAM"] for r in runs) / (1 << 20)
+            lines.append("| %s | %s | %.2f | %s |" % (setting, label, beyond, " | ".join(
+                "%.2f" % med[k] for k in MEM_KINDS)))
+    return ["\n".join(lines)]
+
+
 def write_table(res, meta, elapsed):
     lines = ["Written by `make bench` on %s in %d min %d s." % (
         datetime.date.today().isoformat(), elapsed // 60, elapsed % 60), ""]
@@ -755,22 +899,27 @@ def write_table(res, meta, elapsed):
         lines.append("- %s: %s" % (k, v))
     lines += ["", "Median (min-max) of the runs on each side; ratio = ours / QEMU's, "
               "marked ahead or behind by what is better for the figure.", "",
-              "| case | unit | runs | vmm | QEMU | ratio |", "|---|---|---|---|---|---|"]
+              "| case | unit | runs | vmm | QEMU | ratio | host | vmm / host |",
+              "|---|---|---|---|---|---|---|---|"]
     plot = []
     section = None
     for sec, name, unit, better, vals in sorted(res.rows, key=lambda r: SECTIONS.index(r[0])):
         if sec != section:
-            lines.append("| **%s** | | | | | |" % sec)
+            lines.append("| **%s** | | | | | | | |" % sec)
             section = sec
         ours, om = summary(vals["vmm"])
         theirs, tm = summary(vals["qemu"])
         rt, r = ratio_text(om, tm, better)
         runs = "%d/%d" % (len(vals["vmm"]), len(vals["qemu"]))
-        lines.append("| %s | %s (%s better) | %s | %s | %s | %s |" % (
-            name, unit, better, runs, ours, theirs, rt))
+        host, hm = summary(vals.get("host")) if vals.get("host") else ("", None)
+        if not vals["qemu"] and vals["vmm"]:
+            theirs = "-"  # a figure only ours has (--stats)
+        of_host = "%.2f" % (om / hm) if om and hm else ""
+        lines.append("| %s | %s (%s better) | %s | %s | %s | %s | %s | %s |" % (
+            name, unit, better, runs, ours, theirs, rt, host, of_host))
         if r:
             plot.append((plot_label(sec, name), r if better == "higher" else 1 / r))
-    lines += [""] + notes(res)
+    lines += [""] + notes(res) + [""] + mem_table(res)
     text = "\n".join(lines) + "\n"
     os.makedirs(OUT, exist_ok=True)
     with open(os.path.join(OUT, "results.md"), "w") as f:
@@ -808,7 +957,8 @@ def write_plot(plot):
 def main():
     if os.geteuid() != 0:
         die("needs root (a network namespace and a tap for the network cases)")
-    needs = {"tg": ["testguest.elf"], "linux": ["../bench/root.img"],
+    needs = {"tg": ["testguest.elf"], "startup": ["testguest.elf"], "mem": ["testguest.elf"],
+             "linux": ["../bench/root.img"],
              "bzimage": ["bzImage", "../bench/root.img"], "run": ["run-init"]}
     for path in [VMM, os.path.join(GUEST, "vmlinux")] + [
             os.path.normpath(os.path.join(GUEST, f)) for c in CASES for f in needs.get(c, [])]:
@@ -823,7 +973,7 @@ def main():
     started = time.monotonic()
     shutil.rmtree(os.path.join(BUILD, "logs"), ignore_errors=True)
     res = Results()
-    scratch = prepare_images() if "tg" in CASES or "linux" in CASES else None
+    scratch = prepare_images() if {"tg", "mem", "linux"} & set(CASES) else None
     root_src = os.path.join(BUILD, "root.img")
     setup_netns()
     try:
@@ -833,6 +983,16 @@ def main():
             for vmm in order if i % 2 == 0 else order[::-1]:
                 log("test guest block run %d/%d on %s" % (i + 1, TG_RUNS, vmm))
                 bench_tg(res, vmm, scratch)
+        res.group = "startup"
+        for i in range(TG_RUNS if "startup" in CASES else 0):
+            for vmm in order if i % 2 == 0 else order[::-1]:
+                log("start-up run %d/%d on %s" % (i + 1, TG_RUNS, vmm))
+                bench_startup(res, vmm)
+        res.group = "mem"
+        for i in range(RUNS if "mem" in CASES else 0):
+            for vmm in order if i % 2 == 0 else order[::-1]:
+                log("memory run %d/%d on %s" % (i + 1, RUNS, vmm))
+                bench_memory(res, vmm, scratch)
         res.group = "linux"
         for i in range(RUNS if "linux" in CASES else 0):
             for vmm in order if i % 2 == 0 else order[::-1]:
