@@ -26,6 +26,15 @@ The cases:
             9p shares: `true` from start to exit, then a 64 MiB file read
             with cat from the directory shared read-write: the command's
             first console line from start, and the read between two lines.
+  start-up  the test guest doing nothing (tg.run=none): from exec to its first
+            instruction (a newline on COM1, the console's first byte) and to
+            the VMM's exit, at 64 MiB and 4 GiB, 1 and 4 vCPUs.
+  memory    resident memory beyond guest RAM, by kind of mapping
+            (smaps_breakdown), while the test guest idles (tg.idle=1) with no
+            devices, a disk, a disk and user networking; and once while the
+            Linux guest idles with its root disk and user networking.
+  host fio  the host's fio on the test guest's image (io_uring, buffered,
+            same size, depth and count): the limit, as a column.
   host cost the VMM's resident memory that is not guest RAM, read from
             /proc/PID/smaps while the Linux guest idles after its run; host
             CPU time (all the VMM's threads, vCPUs included) per GiB moved by
@@ -37,7 +46,8 @@ bench/results.png (the plot), puts
 both in README.md between its bench markers, and prints the table. Environment: BENCH_RUNS (boots per VMM for the vmlinux and
 the network, default 3), BENCH_TG_RUNS (test guest runs per VMM, default 5),
 BENCH_BZIMAGE=0 (skip the bzImage boots), BENCH_CASES (a comma list of
-tg, linux, bzimage, run; default all), BENCH_VMM_ARGS (more options for
+tg, startup, mem, linux, bzimage, run; default all but bzimage, whose rows
+are kept from the last run that had them), BENCH_VMM_ARGS (more options for
 each run of ours), BENCH_OUT (default bench/; elsewhere,
 README.md is left alone).
 """
@@ -69,7 +79,11 @@ BZIMAGE = os.environ.get("BENCH_BZIMAGE", "1") != "0"
 ALL_CASES = ("tg", "startup", "mem", "linux", "bzimage", "run")
 # More options for every run of ours (say, --stats to see what counting costs).
 VMM_ARGS = os.environ.get("BENCH_VMM_ARGS", "").split()
-CASES = os.environ.get("BENCH_CASES", ",".join(ALL_CASES)).split(",")
+# The bzImage boots (4 minutes of decompressing in the emulated guest kernel
+# here) are left out unless asked for: their rows are kept from the last run
+# that had them.
+DEFAULT_CASES = [c for c in ALL_CASES if c != "bzimage"]
+CASES = os.environ.get("BENCH_CASES", ",".join(DEFAULT_CASES)).split(",")
 
 MEM_MB = 128
 NETNS = "vmmbench-%d" % os.getpid()
@@ -529,6 +543,31 @@ def bench_memory(res, vmm, scratch):
                 (sum(kinds.values()) - kinds["guest RAM"]) / (1 << 20) if kinds else None)
 
 
+LINUX_IDLE_MEM = "Linux guest idle, a disk and user networking"
+
+
+def bench_linux_idle_memory(res, vmm, root_src):
+    """The issue's own setting: the 128 MiB Linux guest booted with its root
+    disk and user networking, idle in the bench script (no fio, no iperf3)."""
+    root, root_words = fresh_root(vmm, root_src)
+    kinds = {}
+
+    def on_line(run, line):
+        if line == "bench: measure":
+            kinds.update(smaps_breakdown(run.proc.pid))
+            run.send("\n")
+
+    r = VmRun("mem-linux-" + vmm, vm_args(vmm, os.path.join(GUEST, "vmlinux"),
+                                          "quiet vmmtest.run=/bench/run.sh" + root_words,
+                                          [root], user_net=True), 300, on_line).start().wait()
+    if not kinds:
+        r.report_failure("%s: Linux idle memory" % vmm)
+    else:
+        res.add_mem(LINUX_IDLE_MEM, vmm, kinds)
+    res.add("host cost", "RSS beyond guest RAM, " + LINUX_IDLE_MEM, "MiB", "lower", vmm,
+            (sum(kinds.values()) - kinds["guest RAM"]) / (1 << 20) if kinds else None)
+
+
 # Where resident memory goes, by kind of mapping (smaps_breakdown).
 MEM_KINDS = ["guest RAM", "program", "libraries", "other files", "heap", "thread stacks",
              "other anonymous", "kernel (KVM, vDSO)"]
@@ -957,7 +996,8 @@ def write_plot(plot):
 def main():
     if os.geteuid() != 0:
         die("needs root (a network namespace and a tap for the network cases)")
-    needs = {"tg": ["testguest.elf"], "startup": ["testguest.elf"], "mem": ["testguest.elf"],
+    needs = {"tg": ["testguest.elf"], "startup": ["testguest.elf"],
+             "mem": ["testguest.elf", "../bench/root.img"],
              "linux": ["../bench/root.img"],
              "bzimage": ["bzImage", "../bench/root.img"], "run": ["run-init"]}
     for path in [VMM, os.path.join(GUEST, "vmlinux")] + [
@@ -993,6 +1033,9 @@ def main():
             for vmm in order if i % 2 == 0 else order[::-1]:
                 log("memory run %d/%d on %s" % (i + 1, RUNS, vmm))
                 bench_memory(res, vmm, scratch)
+        for vmm in order if "mem" in CASES else ():
+            log("Linux idle memory on %s (one boot)" % vmm)
+            bench_linux_idle_memory(res, vmm, root_src)
         res.group = "linux"
         for i in range(RUNS if "linux" in CASES else 0):
             for vmm in order if i % 2 == 0 else order[::-1]:
