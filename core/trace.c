@@ -168,6 +168,7 @@ static void put_thread_names(struct out *o)
 static void put_event(struct out *o, const struct trace_event *e)
 {
 	char raw[96], name[sizeof(raw) * JSON_ESCAPE_MAX];
+	const char *src = raw;
 	double ts = trace_us(e->ts_ns);
 
 	/* Device names come from the composition root; escaped all the same. */
@@ -176,8 +177,8 @@ static void put_event(struct out *o, const struct trace_event *e)
 	else if (e->kind == TRACE_EXIT)
 		snprintf(raw, sizeof(raw), "exit %llu", (unsigned long long)e->a);
 	else
-		snprintf(raw, sizeof(raw), "%s", e->name);
-	json_escape(name, sizeof(name), raw);
+		src = e->name;
+	json_escape(name, sizeof(name), src);
 	switch (e->kind) {
 	case TRACE_EXIT:
 		out_printf(o,

@@ -196,10 +196,9 @@ int tg_main(void)
 		p += len;
 	}
 	tg_printf("tg: summary: %u passed, %u failed, %u skipped\n", t.passed, t.failed, t.skipped);
-	if (tg_param("tg.idle", run, sizeof(run))) {
+	if (tg_param("tg.idle", run, sizeof(run)) && !strcmp(run, "1")) {
 		tg_printf("tg: idle\n");
-		for (;;)
-			__asm__ volatile("cli; hlt");
+		tg_halt();
 	}
 	tg_exit(!t.failed && (t.passed || nothing) ? 0 : 1);
 }

@@ -137,11 +137,16 @@ void tg_start(void)
 	tg_exit(tg_main());
 }
 
+void tg_halt(void)
+{
+	for (;;)
+		__asm__ volatile("cli; hlt");
+}
+
 void tg_exit(int status)
 {
 	tg_outb(TEST_EXIT_PORT, (uint8_t)status);
-	for (;;)
-		__asm__ volatile("cli; hlt");
+	tg_halt();
 }
 
 void tg_panic(const char *fmt, ...)

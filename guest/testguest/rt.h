@@ -40,6 +40,8 @@ int tg_getc(uint64_t timeout_ns);
  * If neither ends the VM, halts for ever.
  */
 __attribute__((noreturn)) void tg_exit(int status);
+/* Stop this CPU for good, interrupts off (the VM stays up: tg.idle). */
+__attribute__((noreturn)) void tg_halt(void);
 /* Print "tg: panic: ..." and exit with status 99. */
 __attribute__((noreturn, format(printf, 1, 2))) void tg_panic(const char *fmt, ...);
 

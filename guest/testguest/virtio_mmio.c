@@ -361,11 +361,15 @@ static long dt_walk_user(void *arg)
 		tg_printf("virtio-mmio: the device tree is not valid\n");
 		return 0;
 	}
-	for (node = fdt_node_offset_by_compatible(fdt, -1, "virtio,mmio");
-	     node >= 0 && w->n < VIRTIO_MMIO_MAX_DEVICES;
+	for (node = fdt_node_offset_by_compatible(fdt, -1, "virtio,mmio"); node >= 0;
 	     node = fdt_node_offset_by_compatible(fdt, node, "virtio,mmio")) {
 		if (!dt_enabled(fdt, node))
 			continue;
+		if (w->n == VIRTIO_MMIO_MAX_DEVICES) {
+			tg_printf("virtio-mmio: more than %u devices, %s left out\n",
+				  VIRTIO_MMIO_MAX_DEVICES, fdt_get_name(fdt, node, NULL));
+			continue;
+		}
 		if (dt_reg(fdt, node, &w->found[w->n].base, &w->found[w->n].size) < 0) {
 			tg_printf("virtio-mmio: %s: bad reg\n", fdt_get_name(fdt, node, NULL));
 			continue;
