@@ -304,7 +304,6 @@ class Results:
     def __init__(self):
         self.rows = []  # (section, name, unit, better, {vmm: [values]})
         self.index = {}
-        self.rss = {}  # vmm: [(RSS, guest RAM resident)] per Linux run, bytes
         self.group = None  # the BENCH_CASES group now running
         self.groups = {}  # (section, name): its group
         self.kept = {}  # group: (date, commit) of the earlier run its rows come from
@@ -320,8 +319,7 @@ class Results:
             rows.append(dict(section=sec, name=name, unit=unit, better=better, values=vals,
                              group=group, date=self.kept.get(group, (today,))[0]))
         with open(path, "w") as f:
-            json.dump({"rows": rows, "rss": self.rss, "mem": self.mem, "meta": meta}, f,
-                      indent=1)
+            json.dump({"rows": rows, "mem": self.mem, "meta": meta}, f, indent=1)
 
     def keep_earlier(self, path, cases):
         """Rows of the groups not run now, from the earlier run's results.json."""
@@ -340,8 +338,6 @@ class Results:
                 for v in values:
                     self.add(row["section"], row["name"], row["unit"], row["better"], vmm, v)
             self.kept[row["group"]] = (row.get("date") or "?", commit)
-        if "linux" not in cases:
-            self.rss = {k: [tuple(x) for x in v] for k, v in old.get("rss", {}).items()}
         for setting, entry in old.get("mem", {}).items():
             if entry.get("group") not in cases:
                 self.mem[setting] = entry
@@ -546,7 +542,7 @@ def bench_memory(res, vmm, scratch):
         else:
             log("%s: %s: no idle line" % (vmm, setting))
         res.add("host cost", "RSS beyond guest RAM, " + setting, "MiB", "lower", vmm,
-                (sum(kinds.values()) - kinds["guest RAM"]) / (1 << 20) if kinds else None)
+                beyond_ram_mib(kinds) if kinds else None)
 
 
 LINUX_IDLE_MEM = "Linux guest idle, a disk and user networking"
@@ -571,12 +567,17 @@ def bench_linux_idle_memory(res, vmm, root_src):
     else:
         res.add_mem(LINUX_IDLE_MEM, vmm, kinds)
     res.add("host cost", "RSS beyond guest RAM, " + LINUX_IDLE_MEM, "MiB", "lower", vmm,
-            (sum(kinds.values()) - kinds["guest RAM"]) / (1 << 20) if kinds else None)
+            beyond_ram_mib(kinds) if kinds else None)
 
 
 # Where resident memory goes, by kind of mapping (smaps_breakdown).
 MEM_KINDS = ["guest RAM", "program", "libraries", "other files", "heap", "thread stacks",
              "other anonymous", "kernel (KVM, vDSO)"]
+
+
+def beyond_ram_mib(kinds):
+    """Resident MiB that is not guest RAM, from a smaps_breakdown()."""
+    return (sum(kinds.values()) - kinds["guest RAM"]) / (1 << 20)
 
 
 def smaps_breakdown(pid):
@@ -621,12 +622,6 @@ def smaps_breakdown(pid):
             kind = "other files"
         kinds[kind] += m["rss"]
     return kinds
-
-
-def smaps_overhead(pid):
-    """RSS of the process, and RSS of its guest RAM."""
-    kinds = smaps_breakdown(pid)
-    return sum(kinds.values()), kinds["guest RAM"]
 
 
 def proc_cpu(pid):
@@ -687,9 +682,8 @@ def bench_linux(res, vmm, root_src, scratch):
             if not directions:
                 run.send("\n")
         elif line == "bench: measure":
-            kinds = smaps_breakdown(run.proc.pid)
-            state["mem"] = (sum(kinds.values()), kinds["guest RAM"])
-            res.add_mem(LINUX_MEM, vmm, kinds)
+            state["mem"] = smaps_breakdown(run.proc.pid)
+            res.add_mem(LINUX_MEM, vmm, state["mem"])
             run.send("\n")
 
     os.sync()
@@ -710,10 +704,9 @@ def bench_linux(res, vmm, root_src, scratch):
             value = float(iops) if unit == "IOPS" else kibs * 1024 / 1e6
         res.add("block: fio in the Linux guest", name, unit, "higher", vmm, value)
     if "mem" in state:
-        total, ram = state["mem"]
-        res.rss.setdefault(vmm, []).append((total, ram))
+        kinds = state["mem"]
         res.add("host cost", "RSS beyond guest RAM (128 MiB guest)", "MiB", "lower", vmm,
-                (total - ram) / (1 << 20))
+                beyond_ram_mib(kinds))
     res.add("host cost", "CPU per GiB, network (iperf3)", "s/GiB", "lower", vmm,
             state["cpu_net"] / (state["bytes_net"] / GIB) if state["bytes_net"] else None)
 
@@ -904,10 +897,10 @@ def notes(res):
            "times are the host's, from the VMM's start to its console line or its exit."
            % (FIO_SECS, IPERF_SECS)]
     for vmm, label in (("vmm", "vmm"), ("qemu", "QEMU")):
-        runs = res.rss.get(vmm)
+        runs = res.mem.get(LINUX_MEM, {}).get(vmm)
         if runs:
-            total = statistics.median(t for t, _ in runs) / (1 << 20)
-            ram = statistics.median(r for _, r in runs) / (1 << 20)
+            total = statistics.median(sum(r.values()) for r in runs) / (1 << 20)
+            ram = statistics.median(r["guest RAM"] for r in runs) / (1 << 20)
             out.append("%s: %.1f MiB resident while the Linux guest idled, %.1f MiB of it "
                        "guest RAM (medians)." % (label, total, ram))
     for group, (date, commit) in sorted(res.kept.items()):
@@ -931,7 +924,7 @@ def mem_table(res):
             if not runs:
                 continue
             med = {k: statistics.median(r.get(k, 0) for r in runs) / (1 << 20) for k in MEM_KINDS}
-            beyond = statistics.median(sum(r.values()) - r["guest RAM"] for r in runs) / (1 << 20)
+            beyond = statistics.median(beyond_ram_mib(r) for r in runs)
             lines.append("| %s | %s | %.2f | %s |" % (setting, label, beyond, " | ".join(
                 "%.2f" % med[k] for k in MEM_KINDS)))
     return ["\n".join(lines)]
