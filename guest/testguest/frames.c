@@ -85,3 +85,31 @@ bool parse_net_peer(const char *val, uint8_t guest[4], uint8_t peer[4], bool *ta
 	return !strncmp(val, "tap:", 4) && parse_ip(val + 4, guest, &p) && *p == ':' &&
 	       parse_ip(p + 1, peer, &p) && !*p;
 }
+
+uint32_t sum16(uint32_t sum, const uint8_t *p, size_t len)
+{
+	for (; len > 1; p += 2, len -= 2)
+		sum += get16(p);
+	if (len)
+		sum += (uint32_t)p[0] << 8;
+	return sum;
+}
+
+uint16_t fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+uint16_t checksum(const uint8_t *p, size_t len)
+{
+	return (uint16_t)~fold(sum16(0, p, len));
+}
+
+uint32_t pseudo_sum(const uint8_t *ip, uint8_t proto, uint16_t l4_len)
+{
+	uint32_t sum = sum16(0, ip + 12, 8);
+
+	return sum + proto + l4_len;
+}

@@ -7,6 +7,7 @@
 #define TESTGUEST_FRAMES_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define ETH_ALEN    6
@@ -45,5 +46,12 @@ bool parse_ip(const char *s, uint8_t ip[4], const char **end);
  * the gateway 10.0.2.2) or "tap:GUEST:HOST"; false when it is neither.
  */
 bool parse_net_peer(const char *val, uint8_t guest[4], uint8_t peer[4], bool *tap);
+
+/* The Internet checksum (RFC 1071): 16-bit words summed onto @sum, folded, complemented. */
+uint32_t sum16(uint32_t sum, const uint8_t *p, size_t len);
+uint16_t fold(uint32_t sum);
+uint16_t checksum(const uint8_t *p, size_t len);
+/* The IPv4 pseudo-header's sum (TCP and UDP cover it) for the header at @ip. */
+uint32_t pseudo_sum(const uint8_t *ip, uint8_t proto, uint16_t l4_len);
 
 #endif

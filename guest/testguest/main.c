@@ -37,10 +37,11 @@ __attribute__((weak)) const struct tg_group tg_hostile_group = {.name = "hostile
 
 static const struct tg_group *const groups[] = {
     &tg_blk_group, &tg_net_group, &tg_hostile_group, &tg_bench_group, &tg_fault_group, &tg_p9_group,
+    &tg_netbench_group,
 };
 
 /*
- * Without tg.run=: every group but bench, which takes long and proves nothing
+ * Without tg.run=: every group but bench and netbench, which take long and prove nothing
  * on its own, and fault, which needs a host that makes the faults (fault-test.sh).
  */
 static const char default_run[] = "blk,net,hostile,p9";

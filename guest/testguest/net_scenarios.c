@@ -81,36 +81,6 @@ struct nctx {
 #define fail(c, ...) tg_fail(&(c)->o, __VA_ARGS__)
 #define skip(c, ...) tg_skip(&(c)->o, __VA_ARGS__)
 
-/* The Internet checksum (RFC 1071): sums of 16-bit words, folded. */
-static uint32_t sum16(uint32_t sum, const uint8_t *p, size_t len)
-{
-	for (; len > 1; p += 2, len -= 2)
-		sum += get16(p);
-	if (len)
-		sum += (uint32_t)p[0] << 8;
-	return sum;
-}
-
-static uint16_t fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
-
-static uint16_t checksum(const uint8_t *p, size_t len)
-{
-	return (uint16_t)~fold(sum16(0, p, len));
-}
-
-/* TCP and UDP sum the pseudo-header too. */
-static uint32_t pseudo_sum(const uint8_t *ip, uint8_t proto, uint16_t l4_len)
-{
-	uint32_t sum = sum16(0, ip + 12, 8);
-
-	return sum + proto + l4_len;
-}
-
 static const char *ip_str(const uint8_t ip[4])
 {
 	static char buf[4][16];

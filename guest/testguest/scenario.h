@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Scenarios of the test guest: named checks in groups (blk, net, hostile,
- * bench), chosen on the command line with tg.run=GROUP[.NAME][,...] (default:
+ * bench, netbench), chosen on the command line with tg.run=GROUP[.NAME][,...] (default:
  * every group but bench). Each prints one line, "tg: PASS group.name[: note]"
  * or "tg: FAIL group.name: why" (or SKIP with the reason), then the guest
  * prints "tg: summary: P passed, F failed, S skipped" and ends the VM with 0
@@ -33,7 +33,7 @@ struct tg_group {
 
 /* Defined by the scenario files, listed in main.c. */
 extern const struct tg_group tg_blk_group, tg_net_group, tg_hostile_group, tg_bench_group,
-    tg_fault_group, tg_p9_group;
+    tg_fault_group, tg_p9_group, tg_netbench_group;
 /* The fault group's network case, kept with the network scenarios it shares helpers with. */
 enum tg_result tg_net_tap_gone(char *msg, size_t len);
 

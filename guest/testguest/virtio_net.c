@@ -14,6 +14,7 @@ struct virtio_net_params virtio_net_params;
 static const unsigned int net_features[] = {
     VIRTIO_NET_F_MAC,	    VIRTIO_NET_F_STATUS, VIRTIO_NET_F_MTU,
     VIRTIO_NET_F_MRG_RXBUF, VIRTIO_NET_F_CSUM,	 VIRTIO_NET_F_GUEST_CSUM,
+    VIRTIO_NET_F_HOST_TSO4, VIRTIO_NET_F_GUEST_TSO4,
 };
 
 static const struct virtio_feature_name net_feature_names[] = {
@@ -44,9 +45,25 @@ static const struct virtio_device_id net_ids[] = {
 #define RX_QUEUE 0
 #define TX_QUEUE 1
 
+/*
+ * TSO only when asked for (virtio_net_params.tso), and only with the
+ * checksum offloads it depends on (5.1.3.1), both ways or neither.
+ */
+static void validate_tso(struct virtio_device *vdev)
+{
+	if (!virtio_net_params.tso || !virtio_has_feature(vdev, VIRTIO_NET_F_CSUM) ||
+	    !virtio_has_feature(vdev, VIRTIO_NET_F_GUEST_CSUM) ||
+	    !virtio_has_feature(vdev, VIRTIO_NET_F_HOST_TSO4) ||
+	    !virtio_has_feature(vdev, VIRTIO_NET_F_GUEST_TSO4)) {
+		__virtio_clear_bit(vdev, VIRTIO_NET_F_HOST_TSO4);
+		__virtio_clear_bit(vdev, VIRTIO_NET_F_GUEST_TSO4);
+	}
+}
+
 /* A device MTU below the minimum IPv4 needs is nonsense: do without the feature. */
 static int net_validate(struct virtio_device *vdev)
 {
+	validate_tso(vdev);
 	if (virtio_has_feature(vdev, VIRTIO_NET_F_MTU)) {
 		uint16_t mtu = virtio_cread16(vdev, VIRTIO_NET_CFG_MTU);
 
@@ -67,6 +84,8 @@ static uint32_t round_up64(uint32_t x)
 /* The largest frame the driver sends or must be able to receive. */
 static uint32_t max_frame(const struct virtio_net *net)
 {
+	if (net->tso)
+		return VIRTIO_NET_GSO_FRAME;
 	return VIRTIO_NET_ETH_HLEN + VLAN_HLEN + net->mtu;
 }
 
@@ -138,6 +157,7 @@ static void read_config(struct virtio_net *net)
 		       : VIRTIO_NET_DEFAULT_MTU;
 	net->max_vq_pairs = 1;
 	net->mrg_rxbuf = virtio_has_feature(vdev, VIRTIO_NET_F_MRG_RXBUF);
+	net->tso = virtio_has_feature(vdev, VIRTIO_NET_F_HOST_TSO4);
 }
 
 static int net_probe(struct virtio_device *vdev)
@@ -269,15 +289,19 @@ static int check_tx(const struct virtio_net *net, uint32_t len, const struct vir
 {
 	struct virtio_device *vdev = net->vdev;
 
+	bool gso = hdr && hdr->gso_type != VIRTIO_NET_HDR_GSO_NONE;
+
 	if (len > net->tx_slot_size - VIRTIO_NET_HDR_LEN ||
-	    (virtio_has_feature(vdev, VIRTIO_NET_F_MTU) &&
+	    (!gso && virtio_has_feature(vdev, VIRTIO_NET_F_MTU) &&
 	     len > VIRTIO_NET_ETH_HLEN + (uint32_t)net->mtu))
 		return -VIRTIO_E2BIG;
 	if (hdr && (hdr->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
 	    !virtio_has_feature(vdev, VIRTIO_NET_F_CSUM))
 		return -VIRTIO_EINVAL;
-	if (hdr && hdr->gso_type != VIRTIO_NET_HDR_GSO_NONE)
-		return -VIRTIO_EINVAL; /* no HOST_TSO or UFO negotiated */
+	/* A GSO frame leaves its checksum to the device (5.1.6.2.1). */
+	if (gso && (hdr->gso_type != VIRTIO_NET_HDR_GSO_TCPV4 || !net->tso ||
+		    !(hdr->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)))
+		return -VIRTIO_EINVAL;
 	return 0;
 }
 
@@ -346,8 +370,10 @@ static int check_rx_hdr(struct virtio_net *net, const struct virtio_net_hdr_v1 *
 		return rx_bad(net, "header flags 0x%x", h->flags);
 	if ((h->flags & csum_flags) && !guest_csum)
 		return rx_bad(net, "header flags 0x%x without GUEST_CSUM", h->flags);
-	if (h->gso_type != VIRTIO_NET_HDR_GSO_NONE)
-		return rx_bad(net, "gso_type %u, no GUEST_TSO negotiated", h->gso_type);
+	if (h->gso_type != VIRTIO_NET_HDR_GSO_NONE &&
+	    (h->gso_type != VIRTIO_NET_HDR_GSO_TCPV4 || !net->tso))
+		return rx_bad(net, "gso_type %u, %s", h->gso_type,
+			      net->tso ? "only TCPv4 negotiated" : "no GUEST_TSO negotiated");
 	if ((h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
 	    (uint32_t)h->csum_start + h->csum_offset + 2 > len)
 		return rx_bad(net, "checksum at %u+%u outside a frame of %u bytes", h->csum_start,

@@ -56,7 +56,8 @@ struct virtio_net_hdr_v1 {
 #define VIRTIO_NET_HDR_F_DATA_VALID 2 /* the device checked the checksum (receive) */
 #define VIRTIO_NET_HDR_F_RSC_INFO   4
 	uint8_t flags;
-#define VIRTIO_NET_HDR_GSO_NONE 0
+#define VIRTIO_NET_HDR_GSO_NONE  0
+#define VIRTIO_NET_HDR_GSO_TCPV4 1
 	uint8_t gso_type;
 	uint16_t hdr_len;
 	uint16_t gso_size;
@@ -70,6 +71,8 @@ struct virtio_net_hdr_v1 {
 #define VIRTIO_NET_MIN_MTU     68
 #define VIRTIO_NET_DEFAULT_MTU 1500
 #define VIRTIO_NET_TIMEOUT_NS  (5ULL * 1000 * 1000 * 1000)
+/* The largest TCPv4 segment a GSO frame carries: an IPv4 packet at most 64 KiB long. */
+#define VIRTIO_NET_GSO_FRAME   (VIRTIO_NET_ETH_HLEN + 65535)
 
 /* Set before a probe (they take effect at the next one). Zero: the defaults. */
 struct virtio_net_params {
@@ -77,6 +80,12 @@ struct virtio_net_params {
 	unsigned int rx_bufs;  /* receive buffers posted (default: the queue size) */
 	unsigned int tx_slots; /* transmit buffers (default: the queue size) */
 	bool tx_split;	       /* header and frame in two descriptors */
+	/*
+	 * Negotiate HOST_TSO4 and GUEST_TSO4 (when the device offers them with
+	 * CSUM and GUEST_CSUM): TCPv4 frames of up to VIRTIO_NET_GSO_FRAME
+	 * bytes both ways, and transmit slots that size.
+	 */
+	bool tso;
 };
 
 extern struct virtio_net_params virtio_net_params;
@@ -95,6 +104,7 @@ struct virtio_net {
 	uint16_t mtu;	       /* from the config with MTU, else 1500 */
 	uint16_t max_vq_pairs; /* as read (only one pair is used) */
 	bool mrg_rxbuf;
+	bool tso; /* HOST_TSO4 and GUEST_TSO4 negotiated */
 
 	uint8_t *rx_bufs; /* rx_count buffers of rx_buf_size bytes */
 	uint32_t rx_buf_size;
