@@ -9,11 +9,16 @@ BENCH_ROOTFS_SIZE := 64M
 .PHONY: bench bench-deps
 
 bench: deps bench-deps
-	$(MAKE) vmm guest guest-kernel testguest $(BENCH_OUT)/root.img
+	$(MAKE) vmm guest guest-kernel testguest $(BENCH_OUT)/root.img $(BENCH_OUT)/netpeer
 	python3 bench/bench.py
 
 bench-deps:
 	@$(MAKE) -s deps DEBIAN_PACKAGES="$(BENCH_PACKAGES)"
+
+# The host's end of the network cases (bench/netpeer.c says what it does).
+$(BENCH_OUT)/netpeer: bench/netpeer.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
 
 # fio built static from Debian's source: the packaged one loads 60 libraries.
 $(BENCH_OUT)/fio: bench/build-fio.sh

@@ -19,8 +19,12 @@ The cases:
   block     the test guest's bench scenario (guest ring 3 drives the queue)
             and fio in the Linux guest (io_uring, O_DIRECT): 4 KiB random
             read and write at queue depth 1 and 32, 1 MiB sequential at 4.
-  network   iperf3 between the Linux guest (server) and the host (client)
-            over a tap, both directions.
+  network   the test guest's netbench scenario (ring 3 drives the queues):
+            64-byte, 1514-byte frames and 64000-byte TCP segments (TSO), each
+            way, against bench/netpeer on the tap (a packet socket), counted
+            at the receiving end; the host-only run puts netpeer on the tap's
+            fd in the VMM's place (column host). Then iperf3 between the
+            Linux guest (server) and the host (client), both directions.
   run mode  --exec on ours, QEMU booting the same kernel into the same init
             (guest/run-init, its orders as ./vmm writes them) over the same
             9p shares: `true` from start to exit, then a 64 MiB file read
@@ -46,7 +50,7 @@ bench/results.png (the plot), puts
 both in README.md between its bench markers, and prints the table. Environment: BENCH_RUNS (boots per VMM for the vmlinux and
 the network, default 3), BENCH_TG_RUNS (test guest runs per VMM, default 5),
 BENCH_BZIMAGE=0 (skip the bzImage boots), BENCH_CASES (a comma list of
-tg, startup, mem, linux, bzimage, run; default all but bzimage, whose rows
+tg, net, startup, mem, linux, bzimage, run; default all but bzimage, whose rows
 are kept from the last run that had them), BENCH_VMM_ARGS (more options for
 each run of ours), BENCH_OUT (default bench/; elsewhere,
 README.md is left alone).
@@ -76,7 +80,7 @@ OUT = os.environ.get("BENCH_OUT", DEFAULT_OUT)
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 TG_RUNS = int(os.environ.get("BENCH_TG_RUNS", "5"))
 BZIMAGE = os.environ.get("BENCH_BZIMAGE", "1") != "0"
-ALL_CASES = ("tg", "startup", "mem", "linux", "bzimage", "run")
+ALL_CASES = ("tg", "net", "startup", "mem", "linux", "bzimage", "run")
 # More options for every run of ours (say, --stats to see what counting costs).
 VMM_ARGS = os.environ.get("BENCH_VMM_ARGS", "").split()
 # The bzImage boots (4 minutes of decompressing in the emulated guest kernel
@@ -104,6 +108,20 @@ TG_CASES = [
     ("read 1m qd4", "read:1m:4:3000", "MB/s"),
     ("write 1m qd4", "write:1m:4:3000", "MB/s"),
 ]
+# The test guest's network cases: (name, frame size without FCS, frames, unit).
+# A 64-byte frame on the wire is 60 bytes here; 64000 bytes is one TCP
+# segment for TSO (a packet socket's 64 KiB ones would be cut on the host).
+NET_CASES = [
+    ("64-byte frames", 60, 300000, "frames/s"),
+    ("1514-byte frames", 1514, 200000, "frames/s"),
+    ("64000-byte TCP segments (TSO)", 64000, 20000, "MB/s"),
+]
+NETPEER = os.path.join(BUILD, "netpeer")
+# Where the test guest sends (nobody's address: the host's stack drops the
+# frames, the packet socket counts them), and the MAC the host-only run sends to.
+PEER_MAC = "02:00:00:00:00:fe"
+HOST_ONLY_MAC = "52:54:00:12:34:56"
+
 # fio's jobs in bench/guest-bench.sh, in its order: (job, name, unit).
 FIO_CASES = [
     ("randread-4k-qd1", "randread 4k qd1", "IOPS"),
@@ -114,7 +132,9 @@ FIO_CASES = [
     ("write-1m-qd4", "write 1m qd4", "MB/s"),
 ]
 
+NET_SECTION = "network: test guest (ring 3) over a tap"
 SECTIONS = ["boot", "start-up (test guest, tg.run=none)", "block: test guest (ring 3)", "block: fio in the Linux guest",
+            NET_SECTION,
             "network: iperf3 over tap", "share and run mode (--exec)", "host cost"]
 RUN_SECTION = "share and run mode (--exec)"
 RUN_TRUE = "--exec true: start to exit"
@@ -404,6 +424,9 @@ def prepare_images():
 def setup_netns():
     run_cmd(["ip", "netns", "add", NETNS])
     run_cmd(["ip", "-n", NETNS, "link", "set", "lo", "up"])
+    # No IPv6 router solicitations or the like among the network cases' frames.
+    run_cmd(netns_exec(["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
+                        "net.ipv6.conf.default.disable_ipv6=1"]))
     run_cmd(["ip", "-n", NETNS, "tuntap", "add", "dev", TAP, "mode", "tap"])
     run_cmd(["ip", "-n", NETNS, "addr", "add", HOST_IP + "/24", "dev", TAP])
     run_cmd(["ip", "-n", NETNS, "link", "set", TAP, "up"])
@@ -487,6 +510,113 @@ def bench_tg(res, vmm, scratch, first_round):
         if size == 1 << 20:
             res.add("host cost", "CPU per GiB, %s (test guest)" % name, "s/GiB", "lower", vmm,
                     r.cpu / (int(count) * size / GIB) if ok else None)
+
+
+class Peer:
+    """netpeer in the bench's namespace: its last line parsed into a dict."""
+
+    def __init__(self, *args):
+        self.proc = subprocess.Popen(netns_exec([NETPEER] + [str(a) for a in args]),
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def wait_ready(self):
+        """A counting end is listening once it says so."""
+        line = self.proc.stdout.readline()
+        if line.strip() != "ready":
+            log("netpeer did not start: " + line.strip())
+            return False
+        return True
+
+    def result(self, timeout=120):
+        try:
+            out, _ = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, _ = self.proc.communicate()
+        fields = dict(w.split("=", 1) for w in out.split() if "=" in w)
+        try:
+            return {k: float(v) for k, v in fields.items()}
+        except ValueError:
+            return {}
+
+
+def peer_rate(r, unit):
+    """frames/s or MB/s from a counting end's line, from its first frame to its last."""
+    if not r.get("frames") or not r.get("seconds"):
+        return None
+    return r["frames"] / r["seconds"] if unit == "frames/s" else r["bytes"] / r["seconds"] / 1e6
+
+
+def net_tx(vmm, elf, size, count, unit, stats=None):
+    """The guest sends, netpeer counts on the tap: the rate at the receiving end."""
+    peer = Peer("recv", TAP, PEER_MAC, count)
+    if not peer.wait_ready():
+        return None, None
+    extra = ["--stats-json", stats] if stats else []
+    r = VmRun("net-tx-%d-%s%s" % (size, vmm, "-stats" if stats else ""),
+              vm_args(vmm, elf, "tg.run=netbench.tx tg.netbench=tx:%d:%d" % (size, count),
+                      net=True, vmm_extra=extra), 120).start().wait()
+    got = peer.result()
+    ok = guest_exit_status(vmm, r.status) == 0 and not r.failed
+    if not ok:
+        r.report_failure("%s: netbench tx %d" % (vmm, size))
+    return r, peer_rate(got, unit) if ok else None
+
+
+def net_rx(vmm, elf, size, count, unit, stats=None):
+    """netpeer sends to the MAC the guest announces, the guest counts: its rate."""
+    sender = []
+
+    def on_line(run, line):
+        m = re.search(r"netbench rx ready mac=([0-9a-f:]{17})", line)
+        if m and not sender:
+            sender.append(Peer("send", TAP, m.group(1), size, count))
+
+    extra = ["--stats-json", stats] if stats else []
+    r = VmRun("net-rx-%d-%s%s" % (size, vmm, "-stats" if stats else ""),
+              vm_args(vmm, elf, "tg.run=netbench.rx tg.netbench=rx:%d:%d" % (size, count),
+                      net=True, vmm_extra=extra), 120, on_line=on_line).start().wait()
+    for p in sender:
+        p.result()
+    m = r.find(r"^tg: netbench rx size=%d n=(\d+): frames/s=(\d+) MB/s=([\d.]+)" % size)
+    ok = m and guest_exit_status(vmm, r.status) == 0 and not r.failed
+    if not ok:
+        r.report_failure("%s: netbench rx %d" % (vmm, size))
+        return r, None
+    return r, float(m.group(2) if unit == "frames/s" else m.group(3))
+
+
+def net_host_only(direction, size, count, unit):
+    """The same peer with netpeer in the VMM's place on the tap: what the tap carries."""
+    if direction == "tx":
+        counter = Peer("recv", TAP, PEER_MAC, count)
+        if counter.wait_ready():
+            Peer("tap-write", TAP, PEER_MAC, size, count).result()
+    else:
+        counter = Peer("tap-read", TAP, HOST_ONLY_MAC, count)
+        if counter.wait_ready():
+            Peer("send", TAP, HOST_ONLY_MAC, size, count).result()
+    return peer_rate(counter.result(), unit)
+
+
+def bench_net(res, vmm, first_round):
+    """Each case both ways in a test guest of its own; in the first round ours
+    once more with --stats-json for the exits per frame, and the host-only run."""
+    elf = os.path.join(GUEST, "testguest.elf")
+    stats = os.path.join(BUILD, "net-stats.json")
+    for name, size, count, unit in NET_CASES:
+        for direction, run in (("tx", net_tx), ("rx", net_rx)):
+            row = "%s %s" % (direction, name)
+            if vmm == "vmm" and first_round:
+                s, _ = run(vmm, elf, size, count, unit, stats)
+                res.add(NET_SECTION, "VM exits per frame, " + row, "exits", "lower", "vmm",
+                        exits_per_request(stats, "virtio-net0")
+                        if s and s.status == 0 and not s.failed else None)
+            _, value = run(vmm, elf, size, count, unit)
+            res.add(NET_SECTION, row, unit, "higher", vmm, value)
+            if vmm == "vmm" and first_round:
+                res.add(NET_SECTION, row, unit, "higher", "host",
+                        net_host_only(direction, size, count, unit))
 
 
 STARTUP_SECTION = "start-up (test guest, tg.run=none)"
@@ -879,11 +1009,11 @@ def kernel_version():
 def plot_label(section, name):
     """A row's name short enough for the plot's axis."""
     prefix = {"block: test guest (ring 3)": "test guest", "block: fio in the Linux guest": "fio",
-              "network: iperf3 over tap": "iperf3", RUN_SECTION: "run mode",
+              "network: iperf3 over tap": "iperf3", NET_SECTION: "tg net", RUN_SECTION: "run mode",
               "host cost": "cost"}.get(section, section)
     for long, short in ((BOOT_DT, "vmlinux, device tree"), (BOOT_MP, "vmlinux, --mptable"),
                         (" (test guest)", ""), (" (128 MiB guest)", ""),
-                        ("CPU per GiB, ", "CPU/GiB "), (RUN_TRUE, "--exec true"),
+                        ("CPU per GiB, ", "CPU/GiB "), (" TCP segments (TSO)", " TSO"), (RUN_TRUE, "--exec true"),
                         (RUN_FIRST, "first output"), (RUN_READ, "64 MiB read"), ("RSS beyond guest RAM", "RSS - guest RAM")):
         name = name.replace(long, short)
     return "%s: %s" % (prefix, name)
@@ -995,7 +1125,8 @@ def write_plot(plot):
 def main():
     if os.geteuid() != 0:
         die("needs root (a network namespace and a tap for the network cases)")
-    needs = {"tg": ["testguest.elf"], "startup": ["testguest.elf"],
+    needs = {"tg": ["testguest.elf"], "net": ["testguest.elf", "../bench/netpeer"],
+             "startup": ["testguest.elf"],
              "mem": ["testguest.elf", "../bench/root.img"],
              "linux": ["../bench/root.img"],
              "bzimage": ["bzImage", "../bench/root.img"], "run": ["run-init"]}
@@ -1022,6 +1153,11 @@ def main():
             for vmm in order if i % 2 == 0 else order[::-1]:
                 log("test guest block run %d/%d on %s" % (i + 1, TG_RUNS, vmm))
                 bench_tg(res, vmm, scratch, i == 0)
+        res.group = "net"
+        for i in range(RUNS if "net" in CASES else 0):
+            for vmm in order if i % 2 == 0 else order[::-1]:
+                log("test guest network run %d/%d on %s" % (i + 1, RUNS, vmm))
+                bench_net(res, vmm, i == 0)
         res.group = "startup"
         for i in range(TG_RUNS if "startup" in CASES else 0):
             for vmm in order if i % 2 == 0 else order[::-1]:

@@ -55,7 +55,7 @@
 
 struct frame {
 	uint8_t dst[ETH_ALEN];
-	struct virtio_net_hdr hdr;
+	struct virtio_net_hdr_mrg_rxbuf vhdr; /* the tap's (packet sockets take .hdr) */
 	uint8_t *data;
 	size_t size;
 };
@@ -146,7 +146,7 @@ static void tso_frame(struct frame *f)
 	tcp[13] = 0x18;
 	put16(tcp + 14, 0xffff);
 	put16(tcp + 16, fold(sum16(IPPROTO_TCP + (uint32_t)(f->size - TCP_OFF), ip + 12, 8)));
-	f->hdr = (struct virtio_net_hdr){
+	f->vhdr.hdr = (struct virtio_net_hdr){
 	    .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
 	    .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
 	    .hdr_len = TCP_HDRS,
@@ -183,6 +183,9 @@ static int open_tap(const char *iface)
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", iface);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
 		die(iface);
+	/* The header size stays with the tap: a VMM may have left another one. */
+	if (ioctl(fd, TUNSETVNETHDRSZ, &(int){sizeof(struct virtio_net_hdr_mrg_rxbuf)}) < 0)
+		die("TUNSETVNETHDRSZ");
 	if (ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4) < 0)
 		die("TUNSETOFFLOAD");
 	return fd;
@@ -278,8 +281,8 @@ static void do_recv(const char *iface, struct tally *t)
 
 static void do_tap_read(const char *iface, struct tally *t)
 {
-	static uint8_t buf[sizeof(struct virtio_net_hdr) + MAX_FRAME];
-	const size_t hdr = sizeof(struct virtio_net_hdr);
+	static uint8_t buf[sizeof(struct virtio_net_hdr_mrg_rxbuf) + MAX_FRAME];
+	const size_t hdr = sizeof(struct virtio_net_hdr_mrg_rxbuf);
 	int fd = open_tap(iface);
 
 	if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
@@ -301,7 +304,7 @@ static void do_send(const char *iface, struct frame *f, unsigned long long count
 {
 	bool tso = f->size > MAX_PLAIN;
 	int fd = open_packet(iface, tso ? ETH_P_IP : ETH_P_BENCH, tso);
-	struct iovec iov[2] = {{&f->hdr, sizeof(f->hdr)}, {f->data, f->size}};
+	struct iovec iov[2] = {{&f->vhdr.hdr, sizeof(f->vhdr.hdr)}, {f->data, f->size}};
 	struct mmsghdr msgs[BATCH];
 	unsigned long long sent = 0;
 	double start = now();
@@ -329,7 +332,7 @@ static void do_send(const char *iface, struct frame *f, unsigned long long count
 static void do_tap_write(const char *iface, struct frame *f, unsigned long long count)
 {
 	int fd = open_tap(iface);
-	struct iovec iov[2] = {{&f->hdr, sizeof(f->hdr)}, {f->data, f->size}};
+	struct iovec iov[2] = {{&f->vhdr, sizeof(f->vhdr)}, {f->data, f->size}};
 	double start = now();
 
 	for (unsigned long long i = 0; i < count; i++)

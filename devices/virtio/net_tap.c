@@ -29,6 +29,7 @@ struct tap {
 	char ifname[IFNAMSIZ];
 	bool has_frame; /* frame[0 .. len) was read and is not consumed yet */
 	bool gone;	/* reads fail for good: the interface was deleted */
+	bool drained;	/* the last read found nothing: wait for poll() to say more came */
 	bool logged_error;
 	size_t len;
 	uint8_t frame[NET_VNET_HDR_LEN + NET_MAX_FRAME];
@@ -50,13 +51,16 @@ static int tap_peek(struct net_backend *be, const uint8_t **frame, size_t *len)
 {
 	struct tap *t = to_tap(be);
 
-	while (!t->has_frame && !t->gone) {
+	/* A read per worker round on an empty tap would cost a system call per notify. */
+	while (!t->has_frame && !t->gone && !t->drained) {
 		ssize_t n = read(t->fd, t->frame, sizeof(t->frame));
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && errno == EAGAIN)
+		if (n < 0 && errno == EAGAIN) {
+			t->drained = true;
 			return 0;
+		}
 		if (n < 0) {
 			/*
 			 * EBADFD once the interface is deleted, and poll() then
@@ -138,7 +142,11 @@ static unsigned int tap_poll_fill(struct net_backend *be, struct pollfd *pfd, un
 
 static void tap_poll_done(struct net_backend *be, const struct pollfd *pfd, unsigned int n)
 {
-	(void)be, (void)pfd, (void)n; /* the worker retries both directions after every poll */
+	struct tap *t = to_tap(be);
+
+	/* Anything but "writable" may mean frames (or an error the next read reports). */
+	if (n && (pfd[0].revents & ~POLLOUT))
+		t->drained = false;
 }
 
 static void tap_destroy(struct net_backend *be)
