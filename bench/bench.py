@@ -48,7 +48,7 @@ Writes bench/results.md (the table), bench/results.json (the figures; a run
 of some BENCH_CASES keeps the other cases' rows from it) and
 bench/results.png (the plot), puts
 both in README.md between its bench markers, and prints the table. Environment: BENCH_RUNS (boots per VMM for the vmlinux and
-the network, default 3), BENCH_TG_RUNS (test guest runs per VMM, default 5),
+the network, default 3), BENCH_TG_RUNS (test guest runs per VMM, default 4),
 BENCH_BZIMAGE=0 (skip the bzImage boots), BENCH_CASES (a comma list of
 tg, net, startup, mem, linux, bzimage, run; default all but bzimage, whose rows
 are kept from the last run that had them), BENCH_VMM_ARGS (more options for
@@ -78,7 +78,7 @@ DEFAULT_OUT = os.path.join(ROOT, "bench")
 OUT = os.environ.get("BENCH_OUT", DEFAULT_OUT)
 
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
-TG_RUNS = int(os.environ.get("BENCH_TG_RUNS", "5"))
+TG_RUNS = int(os.environ.get("BENCH_TG_RUNS", "4"))
 BZIMAGE = os.environ.get("BENCH_BZIMAGE", "1") != "0"
 ALL_CASES = ("tg", "net", "startup", "mem", "linux", "bzimage", "run")
 # More options for every run of ours (say, --stats to see what counting costs).

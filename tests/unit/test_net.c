@@ -1635,6 +1635,10 @@ START_TEST(tap_gone_is_not_polled)
 	snprintf(cmd, sizeof(cmd), "ip link del %s", be->name);
 	ck_assert_int_eq(system(cmd), 0);
 
+	/* The drained tap is read again once poll() reports its fd, as in the worker. */
+	ck_assert_int_eq(be->ops->peek(be, &got, &len), 0);
+	ck_assert_int_eq(poll(pfd, 1, 0), 1);
+	be->ops->poll_done(be, pfd, 1);
 	ck_assert_int_eq(be->ops->peek(be, &got, &len), -1);
 	ck_assert_int_eq(be->ops->peek(be, &got, &len), 0);
 	ck_assert_uint_eq(be->ops->poll_fill(be, pfd, 1, true, false, &timeout), 0);
