@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <stdbool.h>
 #include <string.h>
 
 #include "core/error.h"
@@ -73,11 +74,17 @@ enum { MP_INT_VECTORED, MP_INT_NMI, MP_INT_SMI, MP_INT_EXTINT };
 #define APIC_VERSION 0x14
 #define MP_APIC_ALL  0xff
 
+#define TABLE_HEADERS_SIZE (sizeof(struct mpf_intel) + sizeof(struct mpc_table))
+
 size_t mptable_size(unsigned int ncpus)
 {
-	return sizeof(struct mpf_intel) + sizeof(struct mpc_table) +
-	       ncpus * sizeof(struct mpc_cpu) + sizeof(struct mpc_bus) + sizeof(struct mpc_ioapic) +
-	       (IOAPIC_PINS + 2) * sizeof(struct mpc_intsrc);
+	return TABLE_HEADERS_SIZE + ncpus * sizeof(struct mpc_cpu) + sizeof(struct mpc_bus) +
+	       sizeof(struct mpc_ioapic) + (IOAPIC_PINS + 2) * sizeof(struct mpc_intsrc);
+}
+
+size_t mptable_tree_companion_size(void)
+{
+	return TABLE_HEADERS_SIZE + sizeof(struct mpc_bus) + sizeof(struct mpc_intsrc);
 }
 
 static uint8_t checksum(const void *p, size_t len)
@@ -96,7 +103,7 @@ static uint8_t *put(uint8_t *at, const void *entry, size_t len)
 	return at + len;
 }
 
-static uint8_t *put_entries(uint8_t *p, unsigned int ncpus)
+static uint8_t *put_machine(uint8_t *p, unsigned int ncpus)
 {
 	uint8_t ioapic_id = (uint8_t)ncpus; /* the first id after the CPUs' */
 	struct mpc_bus bus = {.type = MP_BUS, .bustype = "ISA   "};
@@ -125,16 +132,44 @@ static uint8_t *put_entries(uint8_t *p, unsigned int ncpus)
 	return put(p, &lint1, sizeof(lint1));
 }
 
-int mptable_write(const struct guest_mem *mem, uint64_t addr, unsigned int ncpus)
+/*
+ * Beside a tree the table must add nothing, yet Linux wants one interrupt
+ * source in it or it makes up ISA routing to the first IO-APIC, which the
+ * tree's IO-APIC domain refuses (its alloc reads only tree specifiers: a
+ * WARN per ISA IRQ, then a panic). An NMI source is one Linux records and
+ * never routes (io_apic.c looks up only vectored and ExtINT sources).
+ */
+static uint8_t *put_tree_companion(uint8_t *p, unsigned int ncpus)
 {
-	size_t size = mptable_size(ncpus);
+	struct mpc_bus bus = {.type = MP_BUS, .bustype = "ISA   "};
+	struct mpc_intsrc nmi = {MP_INTSRC, MP_INT_NMI, 0, 0, 0, MP_APIC_ALL, 0};
+
+	(void)ncpus;
+	p = put(p, &bus, sizeof(bus));
+	return put(p, &nmi, sizeof(nmi));
+}
+
+/* The header's entry count, from the entries themselves. */
+static uint16_t count_entries(const struct mpc_table *mpc, const uint8_t *end)
+{
+	const uint8_t *e = (const uint8_t *)(mpc + 1);
+	uint16_t n = 0;
+
+	for (; e < end; n++)
+		e += *e == MP_PROCESSOR ? sizeof(struct mpc_cpu) : sizeof(struct mpc_intsrc);
+	return n;
+}
+
+static int write_table(const struct guest_mem *mem, uint64_t addr, size_t size,
+		       uint8_t *(*put_entries)(uint8_t *p, unsigned int ncpus), unsigned int ncpus)
+{
 	uint8_t *base = gpa_to_hva(mem, addr, size);
 	struct mpf_intel *mpf;
 	struct mpc_table *mpc;
 	uint8_t *end;
 
-	if (ncpus == 0 || ncpus > MPTABLE_MAX_CPUS || !base)
-		return set_error("cannot place an MP table for %u CPUs", ncpus);
+	if (!base)
+		return set_error("cannot place an MP table at 0x%llx", (unsigned long long)addr);
 	mpf = (struct mpf_intel *)base;
 	mpc = (struct mpc_table *)(mpf + 1);
 	memset(base, 0, size);
@@ -144,7 +179,7 @@ int mptable_write(const struct guest_mem *mem, uint64_t addr, unsigned int ncpus
 	mpc->spec = 4;
 	memcpy(mpc->oem, "VMM     ", 8);
 	memcpy(mpc->productid, "VMM         ", 12);
-	mpc->oemcount = (uint16_t)(ncpus + 1 + 1 + IOAPIC_PINS + 2);
+	mpc->oemcount = count_entries(mpc, end);
 	mpc->lapic = LAPIC_ADDR;
 	mpc->checksum = checksum(mpc, mpc->length);
 	memcpy(mpf->signature, "_MP_", 4);
@@ -153,4 +188,16 @@ int mptable_write(const struct guest_mem *mem, uint64_t addr, unsigned int ncpus
 	mpf->specification = 4;
 	mpf->checksum = checksum(mpf, sizeof(*mpf));
 	return 0;
+}
+
+int mptable_write(const struct guest_mem *mem, uint64_t addr, unsigned int ncpus)
+{
+	if (ncpus == 0 || ncpus > MPTABLE_MAX_CPUS)
+		return set_error("cannot place an MP table for %u CPUs", ncpus);
+	return write_table(mem, addr, mptable_size(ncpus), put_machine, ncpus);
+}
+
+int mptable_write_tree_companion(const struct guest_mem *mem, uint64_t addr)
+{
+	return write_table(mem, addr, mptable_tree_companion_size(), put_tree_companion, 0);
 }

@@ -15,7 +15,13 @@
  *   vmmtest.cpus=N		cpus: N CPUs online
  *   vmmtest.mem_mb=M		mem: MemTotal within 20% below M MiB
  *   vmmtest.dt=0|1		devicetree: a device tree (not) present, one
- *				cpu@ node per online CPU
+ *				cpu@ node per online CPU; with the tree, the
+ *				kernel found the MP table's companion (its
+ *				search through the BIOS areas ended there)
+ *   vmmtest.klog=1		kernel-log: no warning, BUG, "BIOS bug" or
+ *				call trace in the kernel's log, and one IO-APIC
+ *				registered (a second means the machine was
+ *				described twice)
  *   vmmtest.root=DEV		root: / is ext4 mounted read-write from /dev/DEV
  *   vmmtest.serial=DEV:STR	serial: /sys/block/DEV/serial is STR
  *   vmmtest.queues=DEV:N	queues: DEV has N request queues (virtio-blk MQ:
@@ -87,6 +93,7 @@
 #include <string.h>
 #include <sys/io.h>
 #include <sys/ioctl.h>
+#include <sys/klog.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
@@ -126,6 +133,7 @@ struct vmmtest_opts {
 	long cpus;
 	long mem_mb;
 	long dt;
+	long klog;
 	long exit_status;
 	long shell;
 	long poweroff;		 /* end with reboot(RB_POWER_OFF), not the port */
@@ -161,6 +169,7 @@ static const struct vmmtest_option vmmtest_options[] = {
     {"cpus", offsetof(struct vmmtest_opts, cpus), 1, 4096},
     {"mem_mb", offsetof(struct vmmtest_opts, mem_mb), 1, 1L << 30},
     {"dt", offsetof(struct vmmtest_opts, dt), 0, 1},
+    {"klog", offsetof(struct vmmtest_opts, klog), 1, 1},
     {"exit", offsetof(struct vmmtest_opts, exit_status), 0, 255},
     {"shell", offsetof(struct vmmtest_opts, shell), 0, 1},
     {"poweroff", offsetof(struct vmmtest_opts, poweroff), 0, 1},
@@ -323,7 +332,7 @@ static void parse_cmdline(const char *cmdline, struct vmmtest_opts *opts)
 	bool quoted;
 
 	memset(opts, 0, sizeof(*opts));
-	opts->cpus = opts->mem_mb = opts->dt = opts->exit_status = -1;
+	opts->cpus = opts->mem_mb = opts->dt = opts->klog = opts->exit_status = -1;
 	for (;;) {
 		while (*p == ' ' || *p == '\t' || *p == '\n')
 			p++;
@@ -492,9 +501,59 @@ static int count_dt_cpu_nodes(void)
 	return count;
 }
 
+#define KLOG_READ_ALL 3 /* klogctl(2)'s SYSLOG_ACTION_READ_ALL */
+
+/* The kernel's log so far, NUL-terminated; NULL if it cannot be read. */
+static const char *kernel_log(void)
+{
+	static char log[1 << 18]; /* twice the guest kernel's buffer */
+	int n = klogctl(KLOG_READ_ALL, log, sizeof(log) - 1);
+
+	if (n < 0)
+		return NULL;
+	log[n] = '\0';
+	return log;
+}
+
+/* Copy the log line that holds @at into @why. */
+static void quote_log_line(const char *log, const char *at, char *why, size_t len)
+{
+	const char *start = at, *end = strchrnul(at, '\n');
+
+	while (start > log && start[-1] != '\n')
+		start--;
+	snprintf(why, len, "kernel log: %.*s", (int)(end - start), start);
+}
+
+static enum check_result check_kernel_log(const struct guest_state *st, char *why, size_t len)
+{
+	static const char *const bad[] = {"WARNING:", "BUG:", "BIOS bug",
+					  "Call Trace:", "IOAPIC[1]"};
+	const char *log;
+
+	if (st->opts.klog < 0)
+		return CHECK_SKIP;
+	log = kernel_log();
+	if (!log) {
+		snprintf(why, len, "klogctl: %s", strerror(errno));
+		return CHECK_FAIL;
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *at = strstr(log, bad[i]);
+
+		if (at) {
+			quote_log_line(log, at, why, len);
+			return CHECK_FAIL;
+		}
+	}
+	snprintf(why, len, "no IOAPIC[0] in the kernel log");
+	return pass_if(strstr(log, "IOAPIC[0]"));
+}
+
 static enum check_result check_dt(const struct guest_state *st, char *why, size_t len)
 {
 	char buf[512];
+	const char *log;
 	int nodes, online;
 	ssize_t n;
 
@@ -507,6 +566,11 @@ static enum check_result check_dt(const struct guest_state *st, char *why, size_
 	n = read_file(DT_BASE "/compatible", buf, sizeof(buf));
 	if (n < 0 || !strlist_has(buf, n, DT_COMPATIBLE)) {
 		snprintf(why, len, "no " DT_COMPATIBLE " in " DT_BASE "/compatible");
+		return CHECK_FAIL;
+	}
+	log = kernel_log();
+	if (!log || !strstr(log, "found SMP MP-table")) {
+		snprintf(why, len, "the kernel log has no \"found SMP MP-table\"");
 		return CHECK_FAIL;
 	}
 	nodes = count_dt_cpu_nodes();
@@ -1082,6 +1146,7 @@ static const struct {
     {"cpus", check_cpus},
     {"mem", check_mem},
     {"devicetree", check_dt},
+    {"kernel-log", check_kernel_log},
     {"root", check_root},
     {"serial", check_serial},
     {"queues", check_queues},

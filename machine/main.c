@@ -300,7 +300,10 @@ static int build_cmdline(const struct machine *m, char *cmdline, size_t size)
 	return cmdline_build(cmdline, size, parts, n);
 }
 
-/* Device tree and RNG seed as setup_data, or an MP table; never both. */
+/*
+ * Device tree and RNG seed as setup_data with the MP table's empty companion
+ * (core/mptable.h says why), or the whole machine in an MP table.
+ */
 static int write_boot_info(struct machine *m)
 {
 	static char dtb[FDT_MAX_SIZE];
@@ -322,7 +325,7 @@ static int write_boot_info(struct machine *m)
 		return mptable_write(&m->vm.mem, MPTABLE_ADDR, m->cfg->cpus)
 			   ?: boot_write(&m->vm.mem, &bs);
 	size = fdt_build(&m->fdt, dtb, sizeof(dtb));
-	if (size < 0)
+	if (size < 0 || mptable_write_tree_companion(&m->vm.mem, MPTABLE_ADDR) < 0)
 		return -1;
 	bs.dtb = dtb;
 	bs.dtb_size = size;

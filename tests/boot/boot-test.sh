@@ -391,13 +391,13 @@ quiet="quiet"
 # others run beside it. The compressed bzImage; the guest reboots, which the
 # VMM reports as a reset.
 boot bzimage-reboot --kernel $K/bzImage $common \
-	--cmdline "$quiet vmmtest.dt=1 vmmtest.cpus=1 vmmtest.reboot=1"
+	--cmdline "$quiet vmmtest.klog=1 vmmtest.dt=1 vmmtest.cpus=1 vmmtest.reboot=1"
 # Device tree, 1 vCPU, ELF vmlinux, ends through the test-exit device after
 # a shell has run what the host typed on the console (UART receive path).
 boot_typing vmlinux-dt 'echo typed-$((6 * 7))
 exit
 ' --kernel $K/vmlinux $common \
-	--cmdline "$quiet vmmtest.dt=1 vmmtest.cpus=1 vmmtest.mem_mb=128 vmmtest.shell=1"
+	--cmdline "$quiet vmmtest.klog=1 vmmtest.dt=1 vmmtest.cpus=1 vmmtest.mem_mb=128 vmmtest.shell=1"
 # virtio-blk, devices from the device tree: root on the first disk (no
 # --initrd, no root=: the VMM adds root=/dev/vda rw), the pattern on the
 # second, the third read-only. Ends through the test-exit device with 0.
@@ -412,7 +412,7 @@ boot_in "$ns_tap" disk-dt --kernel $K/vmlinux --mem 128M \
 	--disk "$tmp/disk-dt/root.img,serial=vmm-root-dt" \
 	--disk "$tmp/disk-dt/data.img" --disk "$tmp/disk-dt/ro.img,ro" \
 	--net tap,ifname=vmmtap0,mac=$TAP_MAC,mtu=1400 --share "$tmp/disk-dt/share,tag=dtshare" \
-	--cmdline "$quiet vmmtest.share=dtshare:$SHARE_TEXT vmmtest.dt=1 vmmtest.cpus=1 \
+	--cmdline "$quiet vmmtest.klog=1 vmmtest.share=dtshare:$SHARE_TEXT vmmtest.dt=1 vmmtest.cpus=1 \
 	vmmtest.mem_mb=128 vmmtest.queues=vda:1 \
 	$(disk_cmdline vmm-root-dt) ip=192.0.2.2::192.0.2.1:255.255.255.0::eth0:off \
 	vmmtest.ip=eth0:192.0.2.2/24 vmmtest.mac=eth0:$TAP_MAC vmmtest.mtu=eth0:1400 \
@@ -433,7 +433,7 @@ boot_in "$ns_user" disk-mptable --kernel $K/vmlinux --mem 128M --mptable --no-ev
 	--disk "$tmp/disk-mptable/root.img,serial=vmm-root-mp" \
 	--disk "$tmp/disk-mptable/data.img,io=sync" --disk "$tmp/disk-mptable/ro.img,ro" \
 	--net user,restrict=on,hostfwd=tcp:127.0.0.1:6001-:7001 --share "$tmp/disk-mptable/share" \
-	--cmdline "$quiet vmmtest.share=share0:$SHARE_TEXT vmmtest.dt=0 vmmtest.cpus=2 vmmtest.queues=vda:2 vmmtest.exit=3 \
+	--cmdline "$quiet vmmtest.klog=1 vmmtest.share=share0:$SHARE_TEXT vmmtest.dt=0 vmmtest.cpus=2 vmmtest.queues=vda:2 vmmtest.exit=3 \
 	$(disk_cmdline vmm-root-mp) ip=dhcp vmmtest.ip=eth0:10.0.2.15/24 \
 	vmmtest.mac=eth0:02:76:6d:00:00:00 vmmtest.mtu=eth0:1500 \
 	vmmtest.unreachable=10.0.2.2:5002 vmmtest.serve=7001:$NET_BYTES"
@@ -458,7 +458,7 @@ boot_exec exec-tty "$tmp/exec-tty" tty --kernel "$(realpath $K/vmlinux)" --mem 1
 	--exec 'stty -a | tr " ;" "\n\n" | grep -x -e isig -e icanon -e echo; tty; exit 3'
 # Two vCPUs from the device tree; the guest powers off (syscon-poweroff).
 boot smp2-poweroff --kernel $K/vmlinux $common --cpus 2 \
-	--cmdline "$quiet vmmtest.dt=1 vmmtest.cpus=2 vmmtest.poweroff=1"
+	--cmdline "$quiet vmmtest.klog=1 vmmtest.dt=1 vmmtest.cpus=2 vmmtest.poweroff=1"
 # Not a plain wait: the servers may still be waiting for a client.
 for job in "${jobs_to_wait[@]}"; do
 	wait "$job" 2>/dev/null || true
@@ -466,14 +466,14 @@ done
 stop_server disk-dt-server
 stop_server disk-mptable-listener
 
-expect vmlinux-dt 0 setup cmdline devicetree cpus mem uname
+expect vmlinux-dt 0 setup cmdline devicetree kernel-log cpus mem uname
 # The guest shell computed 42: the typed line arrived through the UART.
 if grep -q 'typed-42' "$logs/vmlinux-dt.txt"; then
 	ok "console input reaches the guest shell"
 else
 	not_ok "console input: no typed-42 in $logs/vmlinux-dt.log"
 fi
-disk_checks="setup cmdline devicetree cpus root serial disk-size write-cache pattern discard"
+disk_checks="setup cmdline devicetree kernel-log cpus root serial disk-size write-cache pattern discard"
 disk_checks="$disk_checks write-zeroes ro"
 expect disk-dt 0 $disk_checks mem queues ip mac mtu ping tcp share
 check_disks disk-dt
@@ -494,8 +494,8 @@ check_seccomp disk-mptable 12
 check_exchange disk-mptable serve disk-mptable-client
 host_check disk-mptable "no connection reached the host's 127.0.0.1:5002 (restrict=on)" \
 	tool_said disk-mptable-listener '^netpattern: stopped, no client$'
-expect smp2-poweroff 0 setup devicetree cpus
-expect bzimage-reboot 2 setup devicetree
+expect smp2-poweroff 0 setup devicetree kernel-log cpus
+expect bzimage-reboot 2 setup devicetree kernel-log
 if grep -q "vmm: guest reset" "$logs/bzimage-reboot.log"; then
 	ok "reboot reported as a reset"
 else

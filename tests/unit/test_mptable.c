@@ -15,13 +15,14 @@
 #define MP_IOAPIC	2
 #define MP_INTSRC	3
 #define MP_LINTSRC	4
+#define MP_INT_NMI	1
 #define CPU_EN		0x01
 #define CPU_BP		0x02
 
 static struct guest_mem mem;
 
 struct mp_summary {
-	unsigned int cpus, bsps, buses, ioapics, intsrcs, lintsrcs;
+	unsigned int cpus, bsps, buses, ioapics, intsrcs, nmi_srcs, lintsrcs;
 	uint8_t apic_ids[256];
 	uint8_t ioapic_id;
 	uint32_t ioapic_addr;
@@ -100,6 +101,11 @@ static void summarize_entry(const uint8_t *e, struct mp_summary *s)
 		s->ioapic_addr = le32(e + 4);
 		break;
 	case MP_INTSRC:
+		if (e[1] == MP_INT_NMI) {
+			s->nmi_srcs++;
+			break;
+		}
+		ck_assert_uint_eq(e[1], 0); /* vectored */
 		ck_assert_uint_lt(e[7], 32);
 		s->intsrcs++;
 		s->intsrc_pins |= 1U << e[7];
@@ -152,6 +158,7 @@ static void check_mptable(unsigned int ncpus)
 	ck_assert_uint_eq(s.ioapic_addr, 0xfec00000);
 	ck_assert_uint_eq(s.intsrcs, 24);
 	ck_assert_uint_eq(s.intsrc_pins, (1U << 24) - 1);
+	ck_assert_uint_eq(s.nmi_srcs, 0);
 	ck_assert_uint_eq(s.lintsrcs, 2);
 }
 
@@ -195,6 +202,32 @@ START_TEST(max_table_fits_below_640k)
 }
 END_TEST
 
+/*
+ * Beside a device tree: a table Linux finds and accepts that names no CPU, no
+ * IO-APIC and no routable interrupt (all of that comes from the tree), with
+ * the one NMI source that keeps Linux from making up ISA routing.
+ */
+START_TEST(tree_companion_describes_nothing)
+{
+	uint8_t *p = gpa_to_hva(&mem, MPTABLE_ADDR, 0x400);
+	size_t size = mptable_tree_companion_size();
+	struct mp_summary s;
+
+	memset(p, 0xcc, 0x400);
+	ck_assert_msg(mptable_write_tree_companion(&mem, MPTABLE_ADDR) == 0, "%s", last_error());
+	read_table(check_floating_pointer(MPTABLE_ADDR), &s);
+	ck_assert_uint_eq(s.cpus, 0);
+	ck_assert_uint_eq(s.ioapics, 0);
+	ck_assert_uint_eq(s.buses, 1);
+	ck_assert_uint_eq(s.intsrcs, 0);
+	ck_assert_uint_eq(s.nmi_srcs, 1);
+	ck_assert_uint_eq(s.lintsrcs, 0);
+	ck_assert_uint_eq(MPF_SIZE + le16(p + MPF_SIZE + 4), size);
+	ck_assert_uint_eq(p[size], 0xcc);
+	ck_assert_uint_lt(size, mptable_size(1));
+}
+END_TEST
+
 START_TEST(bad_cpu_counts)
 {
 	ck_assert_fails_with(mptable_write(&mem, MPTABLE_ADDR, 0), "MP table for 0 CPUs");
@@ -207,6 +240,8 @@ START_TEST(not_in_ram)
 {
 	ck_assert_fails_with(mptable_write(&mem, 16 * MiB - 64, 1), "cannot place an MP table");
 	ck_assert_fails_with(mptable_write(&mem, MMIO_HOLE_START, 1), "cannot place an MP table");
+	ck_assert_fails_with(mptable_write_tree_companion(&mem, 16 * MiB - 16),
+			     "cannot place an MP table");
 }
 END_TEST
 
@@ -221,6 +256,7 @@ Suite *mptable_suite(void)
 	tcase_add_test(tc, max_cpus);
 	tcase_add_test(tc, size_is_exact);
 	tcase_add_test(tc, max_table_fits_below_640k);
+	tcase_add_test(tc, tree_companion_describes_nothing);
 	tcase_add_test(tc, bad_cpu_counts);
 	tcase_add_test(tc, not_in_ram);
 	suite_add_tcase(s, tc);
