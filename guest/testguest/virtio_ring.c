@@ -321,16 +321,18 @@ bool virtqueue_more_used(const struct virtqueue *vq)
 }
 
 /*
- * Step past one used entry. With EVENT_IDX, used_event follows: the next
- * entry while interrupts are wanted, one behind it (never reached before
- * a wrap) while they are not.
+ * Step past one used entry. With EVENT_IDX, used_event follows while
+ * interrupts are wanted: the next entry. While they are not it stays where
+ * virtqueue_disable_cb() left it: moving it along one behind would put it
+ * inside the span the device has published since its last interrupt check
+ * whenever we consume while the device works, which asks for an interrupt
+ * per device batch (vring_need_event()).
  */
 static void advance_used(struct virtqueue *vq)
 {
 	vq->last_used_idx++;
-	if (vq->event_idx)
-		write16(&vring_used_event(&vq->vring),
-			(uint16_t)(vq->last_used_idx - (vq->cb_enabled ? 0 : 1)));
+	if (vq->event_idx && vq->cb_enabled)
+		write16(&vring_used_event(&vq->vring), vq->last_used_idx);
 }
 
 static void detach_chain(struct virtqueue *vq, uint16_t head)
@@ -432,6 +434,7 @@ void virtqueue_disable_cb(struct virtqueue *vq)
 
 	vq->cb_enabled = false;
 	if (vq->event_idx) {
+		/* One behind: the device's index crosses it again 65536 entries on. */
 		write16(&vring_used_event(vr), (uint16_t)(vq->last_used_idx - 1));
 	} else {
 		vq->avail_flags |= VRING_AVAIL_F_NO_INTERRUPT;
