@@ -166,6 +166,22 @@ static int allow_ioctls(scmp_filter_ctx ctx, const unsigned long *reqs, unsigned
 	return 0;
 }
 
+/*
+ * At exit the main thread hands the VM's last close to a child (vm.c says
+ * why): a clone with SIGCHLD alone, a new process and never a thread, which
+ * closes its other fds with close_range under this same filter and waits
+ * on a pipe (pipe2) for ours to be closed.
+ */
+static int allow_vm_closer(scmp_filter_ctx ctx)
+{
+	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+			     SCMP_A0(SCMP_CMP_EQ, SIGCHLD, 0)) < 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(close_range), 0) < 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(pipe2), 0) < 0)
+		return set_error("seccomp: cannot allow the VM's closer");
+	return 0;
+}
+
 /* The workers' lists: the spawner's filter, which they inherit, must allow all of them. */
 static int allow_workers(scmp_filter_ctx ctx)
 {
@@ -195,7 +211,7 @@ static int allow_kind(scmp_filter_ctx ctx, enum thread_kind kind)
 	err = err ?: seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
 	err = err ?: seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0);
 	if (kind == THREAD_MAIN)
-		err = err ?: allow_ioctls(ctx, main_ioctls, ARRAY_SIZE(main_ioctls));
+		err = err ?: allow_ioctls(ctx, main_ioctls, ARRAY_SIZE(main_ioctls)) ?: allow_vm_closer(ctx);
 	else
 		err = err ?: allow_ioctls(ctx, irq_ioctls, ARRAY_SIZE(irq_ioctls));
 	if (kind == THREAD_NET_USER)
