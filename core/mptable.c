@@ -74,6 +74,9 @@ enum { MP_INT_VECTORED, MP_INT_NMI, MP_INT_SMI, MP_INT_EXTINT };
 #define APIC_VERSION 0x14
 #define MP_APIC_ALL  0xff
 
+/* Both tables' one bus: ISA, id 0. */
+static const struct mpc_bus isa_bus = {.type = MP_BUS, .bustype = "ISA   "};
+
 #define TABLE_HEADERS_SIZE (sizeof(struct mpf_intel) + sizeof(struct mpc_table))
 
 size_t mptable_size(unsigned int ncpus)
@@ -106,7 +109,6 @@ static uint8_t *put(uint8_t *at, const void *entry, size_t len)
 static uint8_t *put_machine(uint8_t *p, unsigned int ncpus)
 {
 	uint8_t ioapic_id = (uint8_t)ncpus; /* the first id after the CPUs' */
-	struct mpc_bus bus = {.type = MP_BUS, .bustype = "ISA   "};
 	struct mpc_ioapic ioapic = {MP_IOAPIC, ioapic_id, APIC_VERSION, 1, IOAPIC_ADDR};
 
 	for (unsigned int i = 0; i < ncpus; i++) {
@@ -120,7 +122,7 @@ static uint8_t *put_machine(uint8_t *p, unsigned int ncpus)
 		};
 		p = put(p, &cpu, sizeof(cpu));
 	}
-	p = put(p, &bus, sizeof(bus));
+	p = put(p, &isa_bus, sizeof(isa_bus));
 	p = put(p, &ioapic, sizeof(ioapic));
 	for (uint8_t pin = 0; pin < IOAPIC_PINS; pin++) {
 		struct mpc_intsrc src = {MP_INTSRC, MP_INT_VECTORED, 0, 0, pin, ioapic_id, pin};
@@ -141,11 +143,10 @@ static uint8_t *put_machine(uint8_t *p, unsigned int ncpus)
  */
 static uint8_t *put_tree_companion(uint8_t *p, unsigned int ncpus)
 {
-	struct mpc_bus bus = {.type = MP_BUS, .bustype = "ISA   "};
 	struct mpc_intsrc nmi = {MP_INTSRC, MP_INT_NMI, 0, 0, 0, MP_APIC_ALL, 0};
 
 	(void)ncpus;
-	p = put(p, &bus, sizeof(bus));
+	p = put(p, &isa_bus, sizeof(isa_bus));
 	return put(p, &nmi, sizeof(nmi));
 }
 
