@@ -1146,7 +1146,6 @@ static const struct {
     {"cpus", check_cpus},
     {"mem", check_mem},
     {"devicetree", check_dt},
-    {"kernel-log", check_kernel_log},
     {"root", check_root},
     {"serial", check_serial},
     {"queues", check_queues},
@@ -1157,6 +1156,8 @@ static const struct {
     {"write-zeroes", check_write_zeroes},
     {"ro", check_ro},
     {"share", check_share},
+    /* Last: a warning the checks above made the kernel print counts too. */
+    {"kernel-log", check_kernel_log},
 };
 
 /* Run the wanted checks, ours then the network's (which may add a note to
