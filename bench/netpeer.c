@@ -97,8 +97,8 @@ static unsigned long long number(const char *s, unsigned long long max)
 
 static void parse_mac(const char *s, uint8_t mac[ETH_ALEN])
 {
-	if (sscanf(s, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1], &mac[2], &mac[3],
-		   &mac[4], &mac[5]) != 6) {
+	if (sscanf(s, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1], &mac[2], &mac[3], &mac[4],
+		   &mac[5]) != 6) {
 		fprintf(stderr, "netpeer: bad MAC address \"%s\"\n", s);
 		exit(1);
 	}

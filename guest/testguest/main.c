@@ -36,8 +36,8 @@ __attribute__((weak)) const struct tg_group tg_net_group = {.name = "net"};
 __attribute__((weak)) const struct tg_group tg_hostile_group = {.name = "hostile"};
 
 static const struct tg_group *const groups[] = {
-    &tg_blk_group, &tg_net_group, &tg_hostile_group, &tg_bench_group, &tg_fault_group, &tg_p9_group,
-    &tg_netbench_group,
+    &tg_blk_group,   &tg_net_group, &tg_hostile_group,	&tg_bench_group,
+    &tg_fault_group, &tg_p9_group,  &tg_netbench_group,
 };
 
 /*

@@ -33,19 +33,19 @@
 #include "virtio.h"
 #include "virtio_net.h"
 
-#define ETH_P_BENCH   0x88b5
-#define MAX_PLAIN     1514 /* the largest frame without TSO: MTU 1500 */
-#define MAX_COUNT     100000000ULL
-#define STALL_MS      5000  /* tx: no frame given back for this long */
-#define FIRST_MS      30000 /* rx: the host's sender starts within this */
-#define IDLE_MS	      300   /* rx: the sender is done */
-#define TSO_SEG	      1448  /* MSS of a 1500-byte MTU with timestamps */
-#define TSO_TX_SLOTS  32    /* 64 KiB each */
-#define IP_OFF	      ETH_HLEN
-#define TCP_OFF	      (ETH_HLEN + 20)
-#define TCP_HDRS      (TCP_OFF + 20)
-#define IPPROTO_TCP   6
-#define TCP_CSUM_OFF  16
+#define ETH_P_BENCH  0x88b5
+#define MAX_PLAIN    1514 /* the largest frame without TSO: MTU 1500 */
+#define MAX_COUNT    100000000ULL
+#define STALL_MS     5000  /* tx: no frame given back for this long */
+#define FIRST_MS     30000 /* rx: the host's sender starts within this */
+#define IDLE_MS	     300   /* rx: the sender is done */
+#define TSO_SEG	     1448  /* MSS of a 1500-byte MTU with timestamps */
+#define TSO_TX_SLOTS 32	   /* 64 KiB each */
+#define IP_OFF	     ETH_HLEN
+#define TCP_OFF	     (ETH_HLEN + 20)
+#define TCP_HDRS     (TCP_OFF + 20)
+#define IPPROTO_TCP  6
+#define TCP_CSUM_OFF 16
 
 static const uint8_t peer_mac[ETH_ALEN] = {0x02, 0, 0, 0, 0, 0xfe};
 static const uint8_t guest_ip[4] = {192, 0, 2, 2}, peer_ip[4] = {192, 0, 2, 254};
@@ -324,7 +324,8 @@ static enum tg_result run_cases(enum nb_dir dir, char *msg, size_t len)
 
 	while (tg_param_next("tg.netbench", &pos, word, sizeof(word))) {
 		if (!parse_case(word, &c)) {
-			tg_snprintf(msg, len, "bad tg.netbench case \"%s\" (tx|rx:SIZE:COUNT)", word);
+			tg_snprintf(msg, len, "bad tg.netbench case \"%s\" (tx|rx:SIZE:COUNT)",
+				    word);
 			return TG_FAIL;
 		}
 		if (c.dir != dir)

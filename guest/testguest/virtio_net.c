@@ -12,9 +12,8 @@ struct virtio_net_params virtio_net_params;
 #define VLAN_HLEN 4
 
 static const unsigned int net_features[] = {
-    VIRTIO_NET_F_MAC,	    VIRTIO_NET_F_STATUS, VIRTIO_NET_F_MTU,
-    VIRTIO_NET_F_MRG_RXBUF, VIRTIO_NET_F_CSUM,	 VIRTIO_NET_F_GUEST_CSUM,
-    VIRTIO_NET_F_HOST_TSO4, VIRTIO_NET_F_GUEST_TSO4,
+    VIRTIO_NET_F_MAC,  VIRTIO_NET_F_STATUS,	VIRTIO_NET_F_MTU,	VIRTIO_NET_F_MRG_RXBUF,
+    VIRTIO_NET_F_CSUM, VIRTIO_NET_F_GUEST_CSUM, VIRTIO_NET_F_HOST_TSO4, VIRTIO_NET_F_GUEST_TSO4,
 };
 
 static const struct virtio_feature_name net_feature_names[] = {

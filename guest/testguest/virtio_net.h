@@ -56,7 +56,7 @@ struct virtio_net_hdr_v1 {
 #define VIRTIO_NET_HDR_F_DATA_VALID 2 /* the device checked the checksum (receive) */
 #define VIRTIO_NET_HDR_F_RSC_INFO   4
 	uint8_t flags;
-#define VIRTIO_NET_HDR_GSO_NONE  0
+#define VIRTIO_NET_HDR_GSO_NONE	 0
 #define VIRTIO_NET_HDR_GSO_TCPV4 1
 	uint8_t gso_type;
 	uint16_t hdr_len;
@@ -72,7 +72,7 @@ struct virtio_net_hdr_v1 {
 #define VIRTIO_NET_DEFAULT_MTU 1500
 #define VIRTIO_NET_TIMEOUT_NS  (5ULL * 1000 * 1000 * 1000)
 /* The largest TCPv4 segment a GSO frame carries: an IPv4 packet at most 64 KiB long. */
-#define VIRTIO_NET_GSO_FRAME   (VIRTIO_NET_ETH_HLEN + 65535)
+#define VIRTIO_NET_GSO_FRAME (VIRTIO_NET_ETH_HLEN + 65535)
 
 /* Set before a probe (they take effect at the next one). Zero: the defaults. */
 struct virtio_net_params {
